@@ -1,0 +1,7 @@
+"""Mien's Python side: data, model, training, evaluation and detection."""
+
+import os
+
+# TensorFlow's C++ start-up chatter (CPU features, no CUDA device, plugins) is not for users;
+# real failures still surface as Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -1,0 +1,66 @@
+"""What a training run writes after every epoch: history, curves, best model, resumable checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from pathlib import Path
+
+import keras
+
+from pipeline.model import save_model
+from pipeline.plots import plot_curves
+from pipeline.runs import BEST_MODEL, CHECKPOINT
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """After every epoch: history, curves, best model, and an atomic checkpoint to resume from.
+
+    The training state (epoch, history, best so far) lives inside ``checkpoint.keras``, so the
+    weights, the optimizer and the state are replaced together in one rename: killing the process
+    at any moment loses at most the epoch in progress. Early stopping is done here too, so that its
+    counter survives a resume.
+    """
+
+    def __init__(self, run_dir: Path, epochs: int, patience: int, state: dict, info: dict):
+        super().__init__()
+        self.run_dir, self.epochs, self.patience = run_dir, epochs, patience
+        self.state, self.info = state, info
+        self.epoch_started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = self.state
+        row = {
+            "epoch": epoch + 1,
+            **{key: float(value) for key, value in (logs or {}).items()},
+            "learning_rate": float(self.model.optimizer.learning_rate),
+            "seconds": round(time.monotonic() - self.epoch_started, 1),
+        }
+        state["history"].append(row)
+        state["epoch"] = epoch + 1
+        if state["best_accuracy"] is None or row["val_accuracy"] > state["best_accuracy"]:
+            state["best_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
+            info = {**self.info, "validation_accuracy": row["val_accuracy"], "epoch": epoch + 1}
+            save_model(self.model, self.run_dir / BEST_MODEL, info)
+        if epoch + 1 - state["best_epoch"] >= self.patience:
+            print(f"No better validation accuracy for {self.patience} epochs; stopping early.")
+            self.model.stop_training = True
+        state["finished"] = self.model.stop_training or epoch + 1 >= self.epochs
+        save_model(self.model, self.run_dir / CHECKPOINT, {**self.info, "training": state}, include_optimizer=True)
+        self._write_history()
+
+    def _write_history(self):
+        history = self.state["history"]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+        temporary = self.run_dir / ".history.csv.partial"
+        temporary.write_text(buffer.getvalue())
+        os.replace(temporary, self.run_dir / "history.csv")
+        plot_curves(history, self.run_dir / "curves.png")

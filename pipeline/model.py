@@ -1,0 +1,135 @@
+"""The expression network (a compact VGG11) and how a trained one is saved, found and loaded.
+
+A saved model is one ``.keras`` file. Next to Keras' own entries the file holds ``mien.json``:
+the class set in output order, the input shape and pixel format, and how the model was trained.
+Whoever loads the file knows what the model's outputs mean without any other file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from pipeline.errors import UserError
+from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, PIXEL_FORMAT, ClassSet
+
+# VGG11 ("configuration A"): conv filters per stage; each stage ends in 2x2 max-pooling.
+VGG11_STAGES = ((64,), (128,), (256, 256), (512, 512), (512, 512))
+ACTIVATIONS = ("relu", "elu")
+INFO_ENTRY = "mien.json"
+
+
+def build_vgg11(
+    num_classes: int,
+    width: float = 0.25,
+    activation: str = "relu",
+    dropout: float = 0.4,
+    l2: float = 1e-4,
+    head_units: int = 256,
+) -> keras.Model:
+    """Build a VGG11-style classifier for 48x48 grayscale faces given as raw 0-255 pixels.
+
+    ``width`` multiplies VGG11's filter counts (64 ... 512): 0.25 gives 16 ... 128.
+    Each 3x3 convolution is followed by batch normalisation and ``activation``; stages end in
+    max-pooling (the last in global average pooling), then a dense head with dropout. Returns an
+    uncompiled Keras model whose output ``scores`` is a probability per class.
+    """
+    if activation not in ACTIVATIONS:
+        raise UserError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
+    if width <= 0:
+        raise UserError(f"--width must be positive (got {width}); 0.25 is the default.")
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+
+    pixels = keras.Input((INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS), name="pixels")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_pixels")(pixels)
+    for stage, filters in enumerate(VGG11_STAGES, start=1):
+        for index, base_filters in enumerate(filters, start=1):
+            x = layers.Conv2D(
+                max(8, round(base_filters * width)),
+                3,
+                padding="same",
+                use_bias=False,
+                kernel_initializer="he_normal",
+                kernel_regularizer=regularizer,
+                name=f"stage{stage}_conv{index}",
+            )(x)
+            x = layers.BatchNormalization(name=f"stage{stage}_bn{index}")(x)
+            x = layers.Activation(activation, name=f"stage{stage}_{activation}{index}")(x)
+        if stage < len(VGG11_STAGES):
+            x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="head_dropout1")(x)
+    x = layers.Dense(
+        head_units,
+        kernel_initializer="he_normal",
+        kernel_regularizer=regularizer,
+        name="head_dense",
+    )(x)
+    x = layers.BatchNormalization(name="head_bn")(x)
+    x = layers.Activation(activation, name=f"head_{activation}")(x)
+    x = layers.Dropout(dropout, name="head_dropout2")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    scores = layers.Softmax(name="scores", dtype="float32")(logits)
+    return keras.Model(pixels, scores, name="mien_vgg11")
+
+
+def model_info(class_set: ClassSet, **extra) -> dict:
+    """The facts saved inside a model file: its classes, input and pixel format, plus ``extra``."""
+    return {
+        "classes": class_set.names,
+        "class_members": class_set.to_json(),
+        "input_shape": [INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS],
+        "pixel_format": PIXEL_FORMAT,
+        **extra,
+    }
+
+
+def save_model(model: keras.Model, path: Path, info: dict, include_optimizer: bool = False) -> None:
+    """Write ``model`` and its ``info`` to ``path`` atomically: a crash leaves the old file whole."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.partial.keras")
+    if not include_optimizer:
+        model = _without_optimizer(model)
+    model.save(temporary)
+    with zipfile.ZipFile(temporary, "a") as archive:
+        archive.writestr(INFO_ENTRY, json.dumps(info, indent=2))
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _without_optimizer(model: keras.Model) -> keras.Model:
+    copy = keras.Model.from_config(model.get_config())  # clone_model would compile the copy too
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def read_info(path: Path) -> dict:
+    """Read the ``mien.json`` of a saved model without loading the network."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(INFO_ENTRY))
+    except FileNotFoundError:
+        raise UserError(f"Model not found at {path}; train one with python -m pipeline.train.") from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UserError(f"{path} is not a readable .keras model; train or export it again.") from None
+    except KeyError:
+        raise UserError(
+            f"{path} is a Keras model but not a Mien model (it carries no class names); "
+            "train one with python -m pipeline.train."
+        ) from None
+
+
+def load_model(path: Path, compile: bool = False) -> tuple[keras.Model, dict]:
+    """Load a saved model and its info. Any problem with the file is a UserError."""
+    info = read_info(path)
+    try:
+        model = keras.models.load_model(path, compile=compile)
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        raise UserError(f"{path} could not be loaded as a Keras model ({type(error).__name__}); train or copy it again.") from None
+    return model, info

@@ -1,0 +1,242 @@
+"""Train the expression model on face-expression data.
+
+    python -m pipeline.train --classes 4                       # new run under runs/
+    python -m pipeline.train --resume --out runs/RUN            # continue an interrupted run
+
+Everything a run produces goes into its folder: ``best.keras`` (the best epoch on validation),
+``checkpoint.keras`` (the last epoch with optimizer state, for ``--resume``), ``config.json``,
+``history.csv``, ``curves.png``, ``class_frequencies.png`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.data import DEFAULT_DATA
+from pipeline.errors import UserError, reports_user_errors
+from pipeline.expressions import DEFAULT_CLASSES, parse_classes
+from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run
+
+# This module imports TensorFlow only inside train(): --help and argument errors answer at once.
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides what a run computes; saved as the run's ``config.json``."""
+
+    classes: str = DEFAULT_CLASSES
+    data: str = str(DEFAULT_DATA)
+    epochs: int = 60
+    width: float = 0.25
+    activation: str = "relu"
+    dropout: float = 0.4
+    l2: float = 1e-4
+    head_units: int = 256
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    warmup_epochs: int = 2
+    label_smoothing: float = 0.1
+    class_weights: bool = True
+    augment: bool = True
+    patience: int = 15
+    seed: int = 13
+
+
+def parse_args(argv=None):
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.train",
+        description="Train Mien's expression model (a compact VGG11) on face-expression data.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--classes", default=defaults.classes,
+                        help="3, 4, 6 or 7, or a comma list such as happy,sad,surprise (angry+disgust merges)")
+    parser.add_argument("--data", default=defaults.data,
+                        help="Kaggle face-expression folder, fer2013 folder, fer2013.csv, or a .zip of one")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs to train")
+    parser.add_argument("--width", type=float, default=defaults.width, help="multiplier of VGG11's filter counts")
+    parser.add_argument("--activation", default=defaults.activation, choices=["relu", "elu"])
+    parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout in the head")
+    parser.add_argument("--l2", type=float, default=defaults.l2, help="L2 weight decay on kernels")
+    parser.add_argument("--head-units", type=int, default=defaults.head_units, help="units in the dense head")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
+                        help="peak learning rate of Adam, reached after warm-up, then cosine decay")
+    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    parser.add_argument("--no-class-weights", dest="class_weights", action="store_false",
+                        help="do not weight the loss against class imbalance")
+    parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentation")
+    parser.add_argument("--patience", type=int, default=defaults.patience,
+                        help="stop after this many epochs without a better validation accuracy")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out (default: the newest run) from its last epoch")
+    return parser.parse_args(argv)
+
+
+@reports_user_errors
+def main(argv=None) -> Path:
+    args = parse_args(argv)
+    if args.resume:
+        run_dir = args.out or newest_run()
+        config = read_config(run_dir)
+    else:
+        config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
+        parse_classes(config.classes)  # a bad --classes fails before anything is written
+        run_dir = args.out or RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.classes.replace(',', '-')}"
+        if (run_dir / CHECKPOINT).exists():
+            raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or choose another --out.")
+    try:
+        train(config, run_dir)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted. Continue with: python -m pipeline.train --resume --out {run_dir}", file=sys.stderr)
+        sys.exit(130)
+    return run_dir
+
+
+def read_config(run_dir: Path) -> TrainConfig:
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+    except FileNotFoundError:
+        raise UserError(f"{run_dir} holds no run to resume (no config.json); check --out.") from None
+    if not (run_dir / CHECKPOINT).exists():
+        raise UserError(f"{run_dir} has no checkpoint yet (it stopped in its first epoch); start it again without --resume.")
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{key: value for key, value in saved.items() if key in known})
+
+
+def train(config: TrainConfig, run_dir: Path) -> dict:
+    """Train (or continue) the run in ``run_dir``; returns the final metrics."""
+    import keras
+
+    from pipeline.checkpoint import RunRecorder
+    from pipeline.data import load_dataset
+    from pipeline.evaluate import evaluate_split
+    from pipeline.model import build_vgg11, load_model, model_info, read_info
+    from pipeline.plots import plot_class_counts
+
+    class_set = parse_classes(config.classes)
+    data = load_dataset(config.data, class_set)
+    train_split, validation_split = data["train"], data["validation"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+
+    checkpoint_path = run_dir / CHECKPOINT
+    if checkpoint_path.exists():
+        model, _ = load_model(checkpoint_path, compile=True)
+        state = read_info(checkpoint_path)["training"]
+        if state["finished"]:
+            print(f"{run_dir} finished at epoch {state['epoch']}; nothing to resume.")
+            return json.loads((run_dir / "metrics.json").read_text())
+        print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
+    else:
+        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        plot_class_counts(
+            {"train": train_split.counts(), "validation": validation_split.counts()},
+            class_set.names,
+            run_dir / "class_frequencies.png",
+        )
+        model = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
+        compile_model(model, config, steps_per_epoch=-(-len(train_split.labels) // config.batch_size))
+        state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
+    print(f"{model.count_params():,} parameters; {len(train_split.labels)} training and "
+          f"{len(validation_split.labels)} validation faces; classes {', '.join(class_set.names)}")
+
+    recorder = RunRecorder(run_dir, config.epochs, config.patience, state,
+                           model_info(class_set, config=dataclasses.asdict(config)))
+    model.fit(
+        training_dataset(train_split, config),
+        validation_data=(validation_split.images[..., None].astype("float32"),
+                         keras.utils.to_categorical(validation_split.labels, len(class_set))),
+        epochs=config.epochs,
+        initial_epoch=state["epoch"],
+        callbacks=[recorder],
+        shuffle=False,  # the dataset shuffles itself
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+
+    best, _ = load_model(run_dir / BEST_MODEL)
+    metrics = evaluate_split(best, validation_split)
+    metrics.update(
+        run=str(run_dir),
+        best_epoch=state["best_epoch"],
+        epochs_trained=state["epoch"],
+        parameters=best.count_params(),
+        seconds_per_epoch=round(sum(row["seconds"] for row in state["history"]) / max(len(state["history"]), 1), 1),
+    )
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"Best epoch {state['best_epoch']}: validation accuracy {metrics['accuracy']:.4f}, "
+          f"macro F1 {metrics['macro_f1']:.4f}. Model: {run_dir / BEST_MODEL}")
+    return metrics
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    """Adam with linear warm-up and cosine decay, label-smoothed cross-entropy."""
+    import keras
+
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+        decay_steps=max(config.epochs * steps_per_epoch - warmup_steps, 1),
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+def augmenter(seed: int):
+    """Random flips, small rotations, zooms and shifts, brightness and contrast: Keras layers."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # about +-15 degrees
+            layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
+            layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed + 4),
+            layers.RandomContrast(0.3, seed=seed + 5),
+        ],
+        name="augment",
+    )
+
+
+def training_dataset(split, config: TrainConfig):
+    """A shuffled, batched, augmented ``tf.data`` pipeline of (pixels, one-hot label, weight)."""
+    import numpy as np
+    import tensorflow as tf
+
+    class_count = len(split.class_names)
+    counts = np.bincount(split.labels, minlength=class_count)
+    weights = len(split.labels) / (class_count * np.maximum(counts, 1)) if config.class_weights else np.ones(class_count)
+    dataset = tf.data.Dataset.from_tensor_slices((split.images[..., None], split.labels))
+    dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(config.batch_size)
+    weight_table = tf.constant(weights, dtype=tf.float32)
+    augment = augmenter(config.seed) if config.augment else None
+
+    def prepare(images, labels):
+        images = tf.cast(images, tf.float32)
+        if augment is not None:
+            images = tf.clip_by_value(augment(images, training=True), 0.0, 255.0)
+        return images, tf.one_hot(labels, class_count), tf.gather(weight_table, labels)
+
+    return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""python -m pipeline.train: a run folder with everything, resumable after an interruption."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import pipeline.checkpoint
+from pipeline import train
+from pipeline.model import read_info
+from tests.datasets import write_image_folders
+
+TINY = ["--width", "0.125", "--head-units", "16", "--batch-size", "16"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def data(tmp_path):
+    return write_image_folders(tmp_path / "images", {"train": "train", "validation": "validation"}, per_class=8)
+
+
+def history_epochs(run_dir):
+    with open(run_dir / "history.csv") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_a_run_folder_holds_model_config_history_plots_and_metrics(trained_run):
+    names = {path.name for path in trained_run.iterdir()}
+    assert {"best.keras", "checkpoint.keras", "config.json", "history.csv", "curves.png",
+            "class_frequencies.png", "metrics.json"} <= names
+    for plot in ("curves.png", "class_frequencies.png"):
+        assert (trained_run / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["width"] == 0.125 and config["classes"] == "4"
+    assert history_epochs(trained_run) == [1, 2]
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["classes"] == ["angry", "happy", "neutral", "sad"]
+    assert 0 <= metrics["accuracy"] <= 1 and metrics["epochs_trained"] == 2
+    assert len(metrics["confusion"]) == 4 and metrics["parameters"] > 0
+    info = read_info(trained_run / "best.keras")
+    assert info["classes"] == ["angry", "happy", "neutral", "sad"] and info["epoch"] == metrics["best_epoch"]
+
+
+def test_resume_continues_at_the_next_epoch(data, tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "run"
+    original = pipeline.checkpoint.RunRecorder.on_epoch_end
+
+    def interrupt_after_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupt_after_first_epoch)
+    with pytest.raises(SystemExit) as stopped:
+        train.main(["--data", str(data), "--epochs", "3", "--out", str(run_dir), *TINY])
+    assert stopped.value.code == 130
+    assert f"--resume --out {run_dir}" in capsys.readouterr().err
+    assert history_epochs(run_dir) == [1]
+    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+
+    train.main(["--resume", "--out", str(run_dir)])
+    assert "Resuming" in capsys.readouterr().out
+    assert history_epochs(run_dir) == [1, 2, 3]
+    state = read_info(run_dir / "checkpoint.keras")["training"]
+    assert state["epoch"] == 3 and state["finished"]
+
+    import keras
+
+    checkpoint = keras.models.load_model(run_dir / "checkpoint.keras")
+    steps_per_epoch = -(-32 // 16)
+    assert int(checkpoint.optimizer.iterations) == 3 * steps_per_epoch  # optimizer state carried over
+
+    train.main(["--resume", "--out", str(run_dir)])
+    assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_a_killed_run_loses_at_most_the_epoch_in_progress(data, tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "pipeline.train", "--data", str(data), "--out", str(run_dir), *TINY]
+    process = subprocess.Popen([*command, "--epochs", "8"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "history.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = read_info(run_dir / "checkpoint.keras")["training"]["epoch"]
+    assert 1 <= done < 8
+
+    result = subprocess.run([*command, "--resume"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"Resuming {run_dir} at epoch {done + 1} of 8" in result.stdout
+    epochs = history_epochs(run_dir)
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) > done
+
+
+def test_an_unknown_class_is_one_line_and_writes_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.train", "--classes", "happy,smug", "--out", str(tmp_path / "run")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: Unknown expression 'smug' in --classes; use 3, 4, 6 or 7, or a comma list of expressions "
+        "from: angry, disgust, fear, happy, neutral, sad, surprise."]
+    assert not (tmp_path / "run").exists()
+
+
+def test_resuming_a_folder_without_a_run_says_so(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--resume", "--out", str(tmp_path)])
+    assert "holds no run to resume" in capsys.readouterr().err
+
+
+def test_a_new_run_refuses_to_overwrite_an_existing_one(trained_run, capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--out", str(trained_run)])
+    assert "already holds a run; add --resume" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""Mien's web server: serves the page, the model and the browser packages."""
