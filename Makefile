@@ -1,35 +1,45 @@
 # Mien: `make serve` installs what the page needs and serves it; `make test` installs everything
-# and runs the tests. Both work on a fresh machine with Python 3.11.
+# and runs the tests. Both work on a fresh Debian or Ubuntu machine with Python 3.11.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test train install install-dev clean
+.PHONY: serve test train export install install-dev clean
 
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m web
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python -m pytest
 
 train: $(VENV)/.installed-dev
 	$(BIN)/python -m pipeline.train --classes 4
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+export: $(VENV)/.installed-dev node_modules/.installed
+	$(BIN)/python -m exporters.to_tfjs
 
-$(VENV)/bin/python:
+install: $(VENV)/.installed node_modules/.installed
+install-dev: $(VENV)/.installed-dev node_modules/.installed
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
+
+# The browser's packages (TF.js, its wasm backend, face-detector weights), from the lock file.
+node_modules/.installed: package.json package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules

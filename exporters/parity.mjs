@@ -1,0 +1,41 @@
+// Runs an exported Mien graph model with TensorFlow.js in Node, as the browser would, and prints
+// its class scores as JSON. The exporter compares them with what Keras computed.
+//
+//   node exporters/parity.mjs MODEL_DIR FACES.bin COUNT OUT.json [wasm|cpu]
+//
+// FACES.bin holds COUNT faces as float32 [COUNT, height, width, channels] with raw 0-255 pixels.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+const [modelDir, facesPath, countText, outPath, backend = 'wasm'] = process.argv.slice(2);
+
+async function loadGraphModelFromFiles(dir) {
+  const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+  const weightSpecs = [];
+  const buffers = [];
+  for (const group of manifest.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const shard of group.paths) buffers.push(await readFile(path.join(dir, shard)));
+  }
+  const joined = Buffer.concat(buffers);
+  const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
+  return tf.loadGraphModel(tf.io.fromMemory({
+    modelTopology: manifest.modelTopology,
+    weightSpecs,
+    weightData,
+    signature: manifest.signature,
+  }));
+}
+
+await tf.setBackend(backend);
+await tf.ready();
+const model = await loadGraphModelFromFiles(modelDir);
+const shape = model.inputs[0].shape.slice(1);
+const count = Number(countText);
+const raw = await readFile(facesPath);
+const faces = tf.tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), [count, ...shape]);
+const scores = model.predict(faces);
+// A file, not stdout: TF.js prints a banner there in Node.
+await writeFile(outPath, JSON.stringify({ backend: tf.getBackend(), scores: await scores.array() }));

@@ -1,0 +1,225 @@
+"""Export a trained Mien model as a TensorFlow.js graph model the page loads as it is.
+
+    python -m exporters.to_tfjs [--model RUN_DIR_OR_.keras] [--out static/model] [--quantize float16]
+
+The route that works with Keras 3: ``model.export()`` to a SavedModel, then the tensorflowjs
+converter to a *graph* model. Beside ``model.json`` and its weights goes ``metadata.json``, the one
+place the page learns the class names, input shape, pixel format and tensor names from.
+
+The new model is built in a temporary folder beside the target, checked against Keras by running
+it with TensorFlow.js in Node, and only then swapped in: a failed export leaves the previous model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.data import DEFAULT_DATA
+from pipeline.errors import UserError, reports_user_errors
+from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
+from pipeline.runs import resolve_model_path
+
+REPO = Path(__file__).resolve().parents[1]
+PARITY_SCRIPT = Path(__file__).with_name("parity.mjs")
+DEFAULT_OUT = Path("static/model")
+METADATA = "metadata.json"
+PARITY_FACES = 256
+METADATA_FORMAT = "mien-model/1"
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """A weight quantisation and how close TF.js must stay to Keras with it."""
+
+    dtype_map: dict | None
+    max_difference: float  # largest absolute difference of a class score
+    min_agreement: float  # share of faces with the same top class
+
+
+QUANTIZATIONS = {
+    "none": Quantization(None, 1e-3, 0.99),
+    "float16": Quantization({"float16": "*"}, 1e-2, 0.99),
+    "uint8": Quantization({"uint8": "*"}, 5e-2, 0.95),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m exporters.to_tfjs",
+        description="Convert a trained Mien model to a TensorFlow.js graph model with metadata, "
+        "checked against Keras with TF.js itself.",
+    )
+    parser.add_argument("--model", help="run folder or .keras file (default: the newest run)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--quantize", choices=list(QUANTIZATIONS), default="float16",
+                        help="weight quantisation (default: float16)")
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="faces for the parity check: the validation split of this data set "
+                        f"(default: {DEFAULT_DATA}; synthetic faces when it is absent)")
+    return parser.parse_args(argv)
+
+
+@reports_user_errors
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    model_path = resolve_model_path(args.model)
+    metadata = export(model_path, args.out, args.quantize, args.data)
+    parity = metadata["parity"]
+    print(f"Exported {model_path} to {args.out}: {metadata['quantization']}, "
+          f"{metadata['size_bytes'] / 1e6:.2f} MB, converted in {metadata['conversion_seconds']:.1f} s")
+    print(f"Parity with Keras on {parity['faces']} {parity['face_source']} faces, TF.js {parity['backend']}: "
+          f"max score difference {parity['max_difference']:.2e}, top-1 agreement {parity['top1_agreement']:.1%}")
+    return metadata
+
+
+def export(model_path: Path, out: Path, quantize: str, data: str | Path) -> dict:
+    """Convert ``model_path`` into ``out``; returns the metadata written beside the model."""
+    from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
+
+    model, info = load_model(model_path)
+    expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
+    if tuple(model.input_shape) != expected:
+        raise UserError(f"{model_path} takes input of shape {model.input_shape}, not {expected}; "
+                        "export a model trained with python -m pipeline.train.")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    staging.chmod(0o755)  # served to browsers: readable like any static folder
+    try:
+        started = time.monotonic()
+        convert(model, staging, QUANTIZATIONS[quantize])
+        seconds = time.monotonic() - started
+        faces, face_source = parity_faces(ClassSet.from_json(info["class_members"]), data)
+        parity = check_parity(model, staging, faces, QUANTIZATIONS[quantize])
+        parity["face_source"] = face_source
+        metadata = describe(staging, info, model_path, quantize, seconds, parity)
+        (staging / METADATA).write_text(json.dumps(metadata, indent=2))
+        replace_folder(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return metadata
+
+
+def convert(model, folder: Path, quantization: Quantization) -> None:
+    """Keras 3 model -> SavedModel -> TF.js graph model in ``folder``."""
+    from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
+
+    with tempfile.TemporaryDirectory() as saved_model:
+        model.export(saved_model, verbose=False)
+        convert_tf_saved_model(saved_model, str(folder), quantization_dtype_map=quantization.dtype_map)
+
+
+def parity_faces(class_set: ClassSet, data) -> tuple[np.ndarray, str]:
+    """A fixed set of faces: spread over the validation split of ``data``, else synthetic ones."""
+    from pipeline.data import load_dataset
+
+    try:
+        images = load_dataset(data, class_set, splits=("validation",))["validation"].images
+        picks = np.linspace(0, len(images) - 1, min(PARITY_FACES, len(images))).astype(int)
+        return images[picks], "validation"
+    except UserError:
+        # No data set here: smooth random images, the same every time.
+        import cv2
+
+        rng = np.random.default_rng(0)
+        noise = rng.integers(0, 256, (PARITY_FACES, INPUT_SIZE, INPUT_SIZE)).astype(np.float32)
+        faces = np.stack([cv2.GaussianBlur(image, (0, 0), 2) for image in noise])
+        return np.clip((faces - faces.mean()) * 4 + 128, 0, 255).astype(np.uint8), "synthetic"
+
+
+def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantization) -> dict:
+    """Run the TF.js model in Node on ``faces`` and compare with Keras; raise when they differ."""
+    batch = faces[..., None].astype(np.float32)
+    expected = model.predict(batch, verbose=0)
+    actual, backend = run_in_tfjs(folder, batch)
+    difference = float(np.abs(actual - expected).max())
+    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
+    if difference > quantization.max_difference or agreement < quantization.min_agreement:
+        raise UserError(
+            f"The TF.js model does not compute what Keras computed (max score difference "
+            f"{difference:.2e}, allowed {quantization.max_difference:.0e}; top-1 agreement "
+            f"{agreement:.1%}, needed {quantization.min_agreement:.0%}); the previous export is kept."
+        )
+    return {"faces": len(faces), "backend": backend, "max_difference": difference, "top1_agreement": agreement}
+
+
+def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[np.ndarray, str]:
+    """Class scores of the graph model in ``folder`` for ``batch``, computed by TF.js in Node."""
+    node = shutil.which("node")
+    if node is None:
+        raise UserError("Node.js is needed to check the exported model; install it (make install-dev does).")
+    if not (REPO / "node_modules" / "@tensorflow" / "tfjs").exists():
+        raise UserError("The npm packages are missing; run npm ci in the repository (make install-dev does).")
+    with tempfile.TemporaryDirectory() as scratch:
+        faces_file, scores_file = Path(scratch) / "faces.bin", Path(scratch) / "scores.json"
+        batch.astype("<f4").tofile(faces_file)
+        result = subprocess.run(
+            [node, str(PARITY_SCRIPT), str(folder), str(faces_file), str(len(batch)), str(scores_file)],
+            capture_output=True, text=True, cwd=REPO,
+        )
+        if result.returncode != 0:
+            last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"TF.js could not run the exported model ({last_line}); the previous export is kept.")
+        output = json.loads(scores_file.read_text())
+    return np.array(output["scores"], dtype=np.float32), output["backend"]
+
+
+def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds: float, parity: dict) -> dict:
+    """The metadata.json the page reads: everything about the model it must not hard-code."""
+    manifest = json.loads((folder / "model.json").read_text())
+    (input_name, input_spec), = manifest["signature"]["inputs"].items()
+    (output_name, output_spec), = manifest["signature"]["outputs"].items()
+    digest = hashlib.sha256()
+    for group in manifest["weightsManifest"]:
+        for shard in group["paths"]:
+            digest.update((folder / shard).read_bytes())
+    return {
+        "format": METADATA_FORMAT,
+        "classes": info["classes"],
+        "class_members": info["class_members"],
+        "input": {
+            "name": input_name,
+            "tensor": input_spec["name"],
+            "shape": [None, *info["input_shape"]],
+            "dtype": "float32",
+            "pixel_format": info["pixel_format"],
+        },
+        "output": {"name": output_name, "tensor": output_spec["name"], "shape": [None, len(info["classes"])],
+                   "meaning": "probability per class, in the order of classes"},
+        "quantization": quantize,
+        "source": {"model": model_path.as_posix(), "run": model_path.parent.name,
+                   "validation_accuracy": info.get("validation_accuracy"), "epoch": info.get("epoch")},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "weights_sha256": digest.hexdigest(),
+        "size_bytes": sum(path.stat().st_size for path in folder.iterdir()),
+        "conversion_seconds": round(seconds, 2),
+        "parity": parity,
+    }
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put ``new`` where ``target`` is, keeping the old folder until the new one is in place."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
+        os.replace(target, retired)
+        os.replace(new, target)
+        shutil.rmtree(retired)
+    else:
+        os.replace(new, target)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""python -m exporters.to_tfjs: a TF.js graph model with metadata, checked against Keras in TF.js."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from exporters import to_tfjs
+from pipeline.expressions import parse_classes
+from pipeline.model import model_info, save_model
+from tests.datasets import write_image_folders
+
+
+@pytest.fixture(scope="module")
+def parity_data(tmp_path_factory):
+    return write_image_folders(tmp_path_factory.mktemp("parity") / "images",
+                               {"train": "train", "validation": "validation"}, per_class=10)
+
+
+def export(model, out, parity_data, quantize="float16"):
+    return to_tfjs.main(["--model", str(model), "--out", str(out), "--quantize", quantize, "--data", str(parity_data)])
+
+
+def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run, parity_data, tmp_path):
+    out = tmp_path / "model"
+    export(trained_run, out, parity_data)
+    manifest = json.loads((out / "model.json").read_text())
+    assert manifest["format"] == "graph-model"
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["classes"] == ["angry", "happy", "neutral", "sad"]
+    assert metadata["input"]["shape"] == [None, 48, 48, 1]
+    assert "0-255" in metadata["input"]["pixel_format"]
+    assert metadata["input"]["name"] in manifest["signature"]["inputs"]
+    assert metadata["output"]["name"] in manifest["signature"]["outputs"]
+    assert metadata["quantization"] == "float16"
+    assert metadata["source"]["run"] == trained_run.name
+    assert 0 <= metadata["source"]["validation_accuracy"] <= 1
+    shards = b"".join((out / path).read_bytes() for group in manifest["weightsManifest"] for path in group["paths"])
+    assert metadata["weights_sha256"] == hashlib.sha256(shards).hexdigest()
+    parity = metadata["parity"]
+    assert parity["faces"] == 40 and parity["face_source"] == "validation" and parity["backend"] == "wasm"
+    assert parity["max_difference"] <= 1e-2 and parity["top1_agreement"] >= 0.99
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no partial folder left behind
+
+
+def test_each_quantisation_keeps_parity_and_shrinks_the_weights(trained_run, parity_data, tmp_path):
+    sizes = {}
+    for quantize in ("none", "float16", "uint8"):
+        metadata = export(trained_run, tmp_path / quantize, parity_data, quantize)
+        limits = to_tfjs.QUANTIZATIONS[quantize]
+        assert metadata["parity"]["max_difference"] <= limits.max_difference
+        sizes[quantize] = metadata["size_bytes"]
+    assert sizes["none"] > sizes["float16"] > sizes["uint8"]
+    assert sizes["float16"] == pytest.approx(sizes["none"] / 2, rel=0.1)
+
+
+def test_a_model_tfjs_computes_differently_fails_and_keeps_the_previous_export(
+        trained_run, parity_data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "model"
+    export(trained_run, out, parity_data)
+    before = (out / "metadata.json").read_text()
+
+    real_run = to_tfjs.run_in_tfjs
+
+    def drifting(folder, batch):
+        scores, backend = real_run(folder, batch)
+        return scores[:, ::-1], backend  # classes swapped: what a broken conversion would give
+
+    monkeypatch.setattr(to_tfjs, "run_in_tfjs", drifting)
+    with pytest.raises(SystemExit) as stopped:
+        export(trained_run, out, parity_data)
+    assert stopped.value.code == 2
+    assert "does not compute what Keras computed" in capsys.readouterr().err
+    assert (out / "metadata.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_model_with_the_wrong_input_shape_is_one_sentence(tmp_path, capsys):
+    pixels = keras.Input((64, 64, 3))
+    model = keras.Model(pixels, keras.layers.Dense(4, activation="softmax")(keras.layers.Flatten()(pixels)))
+    path = tmp_path / "wide.keras"
+    save_model(model, path, model_info(parse_classes(4)))
+    with pytest.raises(SystemExit):
+        to_tfjs.main(["--model", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "takes input of shape (None, 64, 64, 3)" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_model_is_one_sentence(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        to_tfjs.main(["--model", str(tmp_path / "none.keras"), "--out", str(tmp_path / "out")])
+    assert "No model at" in capsys.readouterr().err
+
+
+def test_without_data_the_parity_check_uses_fixed_synthetic_faces(tmp_path):
+    faces, source = to_tfjs.parity_faces(parse_classes(4), tmp_path / "no-data-here")
+    again, _ = to_tfjs.parity_faces(parse_classes(4), tmp_path / "no-data-here")
+    assert source == "synthetic" and faces.shape == (256, 48, 48) and faces.dtype == np.uint8
+    assert np.array_equal(faces, again) and faces.std() > 20
