@@ -30,6 +30,7 @@ import numpy as np
 from pipeline.data import DEFAULT_DATA
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
+from pipeline.faces import FACE_CROPS
 from pipeline.runs import resolve_model_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -199,6 +200,8 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         },
         "output": {"name": output_name, "tensor": output_spec["name"], "shape": [None, len(info["classes"])],
                    "meaning": "probability per class, in the order of classes"},
+        "face_crop": {"detector": "blazeface", **FACE_CROPS["blazeface"].to_json(),
+                      "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,
         "source": {"model": model_path.as_posix(), "run": model_path.parent.name,
                    "validation_accuracy": info.get("validation_accuracy"), "epoch": info.get("epoch")},

@@ -56,3 +56,52 @@ def zip_folder(folder: Path, archive: Path) -> Path:
             if file.is_file():
                 bundle.write(file, file.relative_to(folder.parent).as_posix())
     return archive
+
+
+def astronaut_bgr() -> np.ndarray:
+    """scikit-image's astronaut photo (a smiling woman, 512x512), as OpenCV's BGR."""
+    from skimage.data import astronaut
+
+    return cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def write_face_video(path: Path, frames: int = 12, fps: int = 10) -> Path:
+    """A 640x480 mp4 of the astronaut moving sideways, then a few frames without a face."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    picture = np.full((480, 640, 3), 90, np.uint8)
+    picture[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    for index in range(frames):
+        writer.write(np.roll(picture, 4 * index, axis=1))
+    for _ in range(3):
+        writer.write(np.full((480, 640, 3), 90, np.uint8))
+    writer.release()
+    return path
+
+
+def write_camera_clip(path: Path, frame_bgr: np.ndarray) -> Path:
+    """A one-second y4m clip of ``frame_bgr`` for Chromium's fake webcam (it loops the clip)."""
+    import subprocess
+
+    still = path.with_suffix(".png")
+    cv2.imwrite(str(still), frame_bgr)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(still), "-t", "1", "-r", "30",
+                    "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(path)], check=True)
+    return path
+
+
+def astronaut_frame() -> np.ndarray:
+    """The astronaut in the middle of a 640x480 frame."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    return frame
+
+
+def several_faces_frame() -> np.ndarray:
+    """Three astronaut faces of different sizes, one mirrored, side by side in a 640x480 frame."""
+    face = astronaut_bgr()[20:260, 120:330]  # her head and shoulders
+    frame = np.full((480, 640, 3), 70, np.uint8)
+    for left, top, height, mirrored in ((10, 140, 200, False), (215, 100, 240, True), (460, 160, 180, False)):
+        width = int(height * face.shape[1] / face.shape[0])
+        patch = cv2.resize(face[:, ::-1] if mirrored else face, (width, height))
+        frame[top : top + height, left : left + width] = patch
+    return frame

@@ -1,1 +1,172 @@
-"""Mien's web server: serves the page, the model and the browser packages."""
+"""Mien's web server: the page, the exported models and the browser packages, from one origin.
+
+    python -m web                    # production server (waitress)
+    flask --app web run              # development server
+
+Nothing the page needs comes from another host: TF.js, its wasm binaries and the face detector's
+weights are served from the npm packages the setup installed, listed one by one in VENDOR_FILES.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+
+from flask import Flask, abort, jsonify, send_from_directory
+
+REPO = Path(__file__).resolve().parents[1]
+
+# URL folder under /vendor/ -> (folder inside node_modules, the files served from it).
+VENDOR_FILES = {
+    "tfjs": ("@tensorflow/tfjs/dist", ("tf.es2017.min.js",)),  # the ES5 build evaluates strings: CSP forbids that
+    "tfjs-backend-wasm": ("@tensorflow/tfjs-backend-wasm/dist", (
+        "tf-backend-wasm.es2017.min.js",
+        "tfjs-backend-wasm.wasm",
+        "tfjs-backend-wasm-simd.wasm",
+        "tfjs-backend-wasm-threaded-simd.wasm",
+    )),
+    "blazeface": ("@vladmandic/human/models", ("blazeface.json", "blazeface.bin")),
+}
+# The peer the benchmark measures against, served only when BENCHMARK is on.
+BENCHMARK_VENDOR_FILES = {
+    "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
+    "face-api-models": ("@vladmandic/face-api/model", (
+        "tiny_face_detector_model-weights_manifest.json",
+        "tiny_face_detector_model.bin",
+        "face_expression_model-weights_manifest.json",
+        "face_expression_model.bin",
+    )),
+}
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    # What the threaded wasm backend needs: compiling WebAssembly, and workers that TF.js starts
+    # from blob: URLs holding its own code (only scripts of this origin can make those).
+    "script-src 'self' 'wasm-unsafe-eval' blob:",
+    "worker-src 'self' blob:",
+    "connect-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Cross-origin isolation, so that the wasm backend may use threads (SharedArrayBuffer).
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/json", ".json")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, NODE_MODULES (paths), BENCHMARK (bool)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(
+        STATIC_DIR=REPO / "static",
+        MODEL_DIR=REPO / "static" / "model",
+        NODE_MODULES=REPO / "node_modules",
+        BENCHMARK=False,
+    )
+    app.config.update(config or {})
+    for key in ("STATIC_DIR", "MODEL_DIR", "NODE_MODULES"):
+        app.config[key] = Path(app.config[key]).resolve()
+
+    @app.get("/")
+    def index():
+        return send_from_directory(app.config["STATIC_DIR"], "index.html")
+
+    @app.get("/static/<path:filename>")
+    def static_files(filename):
+        return send_from_directory(app.config["STATIC_DIR"], filename)
+
+    @app.get("/models.json")
+    def models():
+        return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", **summary}
+                        for folder, summary in model_folders(app.config["MODEL_DIR"])])
+
+    @app.get("/models/<name>/<path:filename>")
+    def model_files(name, filename):
+        folders = {folder.name: folder for folder, _ in model_folders(app.config["MODEL_DIR"])}
+        if name not in folders:
+            abort(404)
+        return send_from_directory(folders[name], filename)
+
+    @app.get("/vendor/<package>/<path:filename>")
+    def vendor(package, filename):
+        files = vendor_files(app)
+        if package not in files or filename not in files[package][1]:
+            abort(404)
+        return send_from_directory(app.config["NODE_MODULES"] / files[package][0], filename)
+
+    @app.get("/healthz")
+    def healthz():
+        health = check_health(app)
+        return jsonify(health), 200 if health["ok"] else 503
+
+    @app.after_request
+    def headers(response):
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-cache"  # always revalidate; unchanged files answer 304
+        return response
+
+    return app
+
+
+def vendor_files(app: Flask) -> dict:
+    return {**VENDOR_FILES, **(BENCHMARK_VENDOR_FILES if app.config["BENCHMARK"] else {})}
+
+
+def model_folders(model_dir: Path) -> list[tuple[Path, dict]]:
+    """The default model folder and its siblings named like it (``model-7``), each with a summary.
+
+    Only folders whose metadata.json reads are listed; the default comes first.
+    """
+    candidates = [model_dir, *sorted(model_dir.parent.glob(f"{model_dir.name}-*"))]
+    listed = []
+    for folder in candidates:
+        summary = read_model_summary(folder)
+        if summary.get("ok"):
+            listed.append((folder, summary))
+    return listed
+
+
+def read_model_summary(folder: Path) -> dict:
+    """What /healthz and /models.json say of a model folder; ``problem`` is one sentence."""
+    try:
+        metadata = json.loads((folder / "metadata.json").read_text())
+        manifest = json.loads((folder / "model.json").read_text())
+        missing = [shard for group in manifest["weightsManifest"] for shard in group["paths"]
+                   if not (folder / shard).is_file()]
+        if missing:
+            return {"ok": False, "problem": f"{folder} lacks the weight file {missing[0]}; export the model again."}
+        return {"ok": True, "classes": metadata["classes"], "quantization": metadata.get("quantization"),
+                "validation_accuracy": metadata.get("source", {}).get("validation_accuracy")}
+    except FileNotFoundError as missing:
+        return {"ok": False, "problem": f"No model in {folder} ({Path(missing.filename).name} is missing); "
+                "run python -m exporters.to_tfjs to export one."}
+    except (ValueError, KeyError, TypeError):
+        return {"ok": False, "problem": f"The model in {folder} is damaged (unreadable metadata.json or "
+                "model.json); run python -m exporters.to_tfjs again."}
+
+
+def check_health(app: Flask) -> dict:
+    """Whether the default model and every vendor file are in place."""
+    model = read_model_summary(app.config["MODEL_DIR"])
+    missing = [f"{folder}/{name}" for folder, names in (value for value in vendor_files(app).values())
+               for name in names if not (app.config["NODE_MODULES"] / folder / name).is_file()]
+    vendor = {"ok": not missing, "missing": missing}
+    if missing:
+        vendor["problem"] = f"{len(missing)} browser package file(s) are missing; run npm ci (make install does)."
+    return {"ok": model["ok"] and vendor["ok"], "model": model, "vendor": vendor}

@@ -1,0 +1,330 @@
+"""Find faces and their expressions in photos, video files and a camera, with OpenCV.
+
+    python -m pipeline.detect photos/ interview.mp4 --csv faces.csv
+    python -m pipeline.detect --camera 0 --show
+
+Faces are found with OpenCV's Haar cascade, cropped like the training faces and classified by the
+Keras model, all faces of a frame in one batch. Annotated copies (box, label and a bar per class)
+go to --out; with --csv, one row per face per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.errors import UserError, reports_user_errors
+from pipeline.faces import HaarFaceDetector, crop_face
+from pipeline.runs import resolve_model_path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+DEFAULT_OUT = Path("detections")
+BOX_COLOUR = (80, 200, 80)  # BGR
+BAR_COLOUR = (230, 170, 60)
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # x, y, width, height in frame pixels
+    scores: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return max(self.scores, key=self.scores.get)
+
+    @property
+    def confidence(self) -> float:
+        return self.scores[self.label]
+
+
+@dataclass
+class Timing:
+    """Seconds spent finding and classifying faces, over how many frames."""
+
+    frames: int = 0
+    detection: float = 0.0
+    classification: float = 0.0
+
+    def describe(self) -> str:
+        if not self.frames:
+            return ""
+        return (f"{self.frames} frame(s): detection {self.frames / max(self.detection, 1e-9):.0f} fps "
+                f"({1000 * self.detection / self.frames:.1f} ms), classification "
+                f"{self.frames / max(self.classification, 1e-9):.0f} fps "
+                f"({1000 * self.classification / self.frames:.1f} ms)")
+
+
+class ExpressionClassifier:
+    """A trained Mien model with a face detector: frames in, faces with class scores out."""
+
+    def __init__(self, model_path: Path):
+        from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
+
+        self.model, info = load_model(model_path)
+        self.class_names: list[str] = info["classes"]
+        self.detector = HaarFaceDetector()
+        self.timing = Timing()
+
+    def analyse(self, frame: np.ndarray) -> list[Face]:
+        """All faces in a BGR or grayscale frame, largest first."""
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        started = time.perf_counter()
+        boxes = self.detector.detect(gray)
+        detected = time.perf_counter()
+        faces = []
+        if boxes:
+            crops = np.stack([crop_face(gray, box, self.detector.geometry) for box in boxes])
+            scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
+            faces = [Face(box, dict(zip(self.class_names, map(float, row)))) for box, row in zip(boxes, scores)]
+        self.timing.frames += 1
+        self.timing.detection += detected - started
+        self.timing.classification += time.perf_counter() - detected
+        return faces
+
+
+def annotate(frame: np.ndarray, faces: list[Face]) -> np.ndarray:
+    """A copy of ``frame`` with each face's box, label and a bar chart of its class scores."""
+    canvas = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    height, width = canvas.shape[:2]
+    unit = max(1.0, min(width, height) / 480)  # text and lines grow with the picture
+    font_scale, thickness = 0.5 * unit, max(1, round(unit))
+    for face in faces:
+        x, y, w, h = face.box
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), BOX_COLOUR, thickness + 1)
+        title = f"{face.label} {face.confidence:.0%}"
+        (text_width, text_height), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        top = max(0, y - text_height - int(8 * unit))
+        cv2.rectangle(canvas, (x, top), (x + text_width + int(6 * unit), top + text_height + int(8 * unit)), BOX_COLOUR, -1)
+        cv2.putText(canvas, title, (x + int(3 * unit), top + text_height + int(3 * unit)),
+                    cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thickness, cv2.LINE_AA)
+        _draw_bars(canvas, face, x, y, w, unit, font_scale, thickness)
+    return canvas
+
+
+def _draw_bars(canvas, face: Face, x, y, w, unit, font_scale, thickness) -> None:
+    """A small bar per class beside the box: on the right where there is room, else on the left."""
+    bar_length, row = int(60 * unit), int(16 * unit)
+    label_width = max(cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, font_scale * 0.8, thickness)[0][0]
+                      for name in face.scores)
+    panel = label_width + bar_length + int(12 * unit)
+    left = x + w + int(6 * unit) if x + w + panel < canvas.shape[1] else max(0, x - panel)
+    cv2.rectangle(canvas, (left - int(3 * unit), y), (left + panel - int(6 * unit), y + row * len(face.scores)),
+                  (30, 30, 30), -1)
+    for index, (name, score) in enumerate(face.scores.items()):
+        top = y + index * row
+        cv2.putText(canvas, name, (left, top + int(11 * unit)), cv2.FONT_HERSHEY_SIMPLEX,
+                    font_scale * 0.8, (255, 255, 255), thickness, cv2.LINE_AA)
+        bar_left = left + label_width + int(6 * unit)
+        cv2.rectangle(canvas, (bar_left, top + int(3 * unit)), (bar_left + bar_length, top + row - int(3 * unit)), (60, 60, 60), -1)
+        cv2.rectangle(canvas, (bar_left, top + int(3 * unit)),
+                      (bar_left + int(bar_length * score), top + row - int(3 * unit)), BAR_COLOUR, -1)
+
+
+class Report:
+    """Console lines, CSV rows and the final summary of a detect run."""
+
+    def __init__(self, class_names: list[str], csv_path: Path | None):
+        self.class_names = class_names
+        self.faces_by_label: dict[str, int] = {}
+        self.sources = 0
+        self.failures: list[str] = []
+        self.outputs: list[Path] = []
+        self.csv_file = open(csv_path, "w", newline="") if csv_path else None
+        self.csv = csv.writer(self.csv_file) if self.csv_file else None
+        if self.csv:
+            self.csv.writerow(["source", "time_s", "face", "x", "y", "width", "height", "label", *self.class_names])
+
+    def faces(self, source: str, faces: list[Face], seconds: float | None = None) -> None:
+        where = source if seconds is None else f"{source} {format_time(seconds)}"
+        if not faces and seconds is None:
+            tqdm.write(f"{where}  no face found")
+        for index, face in enumerate(faces):
+            self.faces_by_label[face.label] = self.faces_by_label.get(face.label, 0) + 1
+            x, y, w, h = face.box
+            tqdm.write(f"{where}  face {index}  box {x},{y},{w},{h}  {face.label} {face.confidence:.2f}")
+            if self.csv:
+                self.csv.writerow([source, "" if seconds is None else f"{seconds:.3f}", index, x, y, w, h,
+                                   face.label, *(f"{face.scores[name]:.4f}" for name in self.class_names)])
+
+    def failed(self, source: str, reason: str) -> None:
+        self.failures.append(f"{source}: {reason}")
+        tqdm.write(f"{source}  skipped: {reason}", file=sys.stderr)
+
+    def close(self, timing: Timing) -> None:
+        if self.csv_file:
+            self.csv_file.close()
+        total = sum(self.faces_by_label.values())
+        counts = ", ".join(f"{label} {count}" for label, count in sorted(self.faces_by_label.items(), key=lambda kv: -kv[1]))
+        print(f"\n{self.sources} input(s), {total} face(s){': ' + counts if counts else ''}")
+        if timing.frames:
+            print(f"Speed over {timing.describe()}")
+        for output in self.outputs:
+            print(f"wrote {output}")
+        if self.failures:
+            print(f"{len(self.failures)} input(s) failed:", file=sys.stderr)
+            for failure in self.failures:
+                print(f"  {failure}", file=sys.stderr)
+
+
+def format_time(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:06.3f}"
+
+
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """Files as given; folders become the images and videos inside them, sorted."""
+    paths = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            paths.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES))
+        else:
+            paths.append(path)
+    return paths
+
+
+def process_image(path: Path, classifier: ExpressionClassifier, report: Report, out: Path) -> None:
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise UserError("not a readable image (damaged, or a format OpenCV cannot decode)")
+    faces = classifier.analyse(frame)
+    report.faces(str(path), faces)
+    target = out / f"{path.stem}.annotated{path.suffix if path.suffix.lower() in {'.jpg', '.jpeg', '.png'} else '.png'}"
+    cv2.imwrite(str(target), annotate(frame, faces))
+    report.outputs.append(target)
+
+
+def process_stream(capture, name: str, classifier: ExpressionClassifier, report: Report, target: Path,
+                   viewer: "Viewer", total_frames: int = 0) -> None:
+    """Annotate every frame of an opened capture into ``target`` (mp4) until it ends or is stopped."""
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    fps = fps if 1 <= fps <= 240 else 30.0
+    writer = None
+    progress = tqdm(total=total_frames or None, desc=name, unit="frame", leave=False, disable=None)
+    index = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if writer is None:
+                writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+            faces = classifier.analyse(frame)
+            report.faces(name, faces, seconds=index / fps)
+            annotated = annotate(frame, faces)
+            writer.write(annotated)
+            if not viewer.show(annotated):
+                break
+            index += 1
+            progress.update()
+    except KeyboardInterrupt:
+        tqdm.write(f"{name}: stopped; the output so far is kept.")
+    finally:
+        progress.close()
+        if writer is not None:
+            writer.release()  # a finished, playable file even after Ctrl-C
+    if index == 0:
+        raise UserError("no frame could be decoded (an unknown codec or a damaged file)")
+    report.outputs.append(target)
+
+
+class Viewer:
+    """The --show window, where this OpenCV build has a GUI."""
+
+    WINDOW = "Mien"
+
+    def __init__(self, wanted: bool, out: Path):
+        self.enabled = False
+        if wanted:
+            try:
+                cv2.namedWindow(self.WINDOW, cv2.WINDOW_NORMAL)
+                self.enabled = True
+            except cv2.error:
+                print(f"This OpenCV build has no GUI (opencv-python-headless), so --show opens no window; "
+                      f"the annotated output is written to {out}/ instead.", file=sys.stderr)
+
+    def show(self, frame) -> bool:
+        """Show a frame; False once the viewer pressed q or Esc."""
+        if not self.enabled:
+            return True
+        cv2.imshow(self.WINDOW, frame)
+        return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+
+    def close(self):
+        if self.enabled:
+            cv2.destroyAllWindows()
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.detect",
+        description="Find faces and their expressions in images, folders, video files or a camera.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders of them, or video files")
+    parser.add_argument("--camera", type=int, metavar="N", help="read camera N (0 is the first) until Ctrl-C or q")
+    parser.add_argument("--model", help="run folder or .keras file (default: the newest run, else the shipped model)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for annotated copies (default: {DEFAULT_OUT})")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per face per frame to this CSV file")
+    parser.add_argument("--show", action="store_true", help="show the annotated frames in a window while working")
+    args = parser.parse_args(argv)
+    if not args.inputs and args.camera is None:
+        parser.error("give at least one INPUT or --camera N")
+    return args
+
+
+@reports_user_errors
+def main(argv=None) -> Report:
+    args = parse_args(argv)
+    classifier = ExpressionClassifier(resolve_model_path(args.model))
+    args.out.mkdir(parents=True, exist_ok=True)
+    viewer = Viewer(args.show, args.out)
+    report = Report(classifier.class_names, args.csv)
+    try:
+        for path in expand_inputs(args.inputs):
+            report.sources += 1
+            try:
+                if not path.exists():
+                    raise UserError("no such file")
+                if path.suffix.lower() in VIDEO_SUFFIXES:
+                    capture = cv2.VideoCapture(str(path))
+                    if not capture.isOpened():
+                        raise UserError("not a video OpenCV can open (an unknown codec or a damaged file)")
+                    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+                    process_stream(capture, str(path), classifier, report, args.out / f"{path.stem}.annotated.mp4", viewer, total)
+                    capture.release()
+                else:
+                    process_image(path, classifier, report, args.out)
+            except UserError as error:
+                report.failed(str(path), str(error))
+        if args.camera is not None:
+            report.sources += 1
+            capture = cv2.VideoCapture(args.camera)
+            if not capture.isOpened():
+                report.failed(f"camera {args.camera}", "it could not be opened: is it connected and free, and is N right?")
+            else:
+                print(f"Reading camera {args.camera}; press Ctrl-C (or q in the window) to stop.", file=sys.stderr)
+                try:
+                    process_stream(capture, f"camera {args.camera}", classifier, report,
+                                   args.out / f"camera-{args.camera}.mp4", viewer)
+                except UserError as error:
+                    report.failed(f"camera {args.camera}", str(error))
+                capture.release()
+    finally:
+        viewer.close()
+        report.close(classifier.timing)
+    if report.failures and report.sources == len(report.failures):
+        sys.exit(1)
+    return report
+
+
+if __name__ == "__main__":
+    main()

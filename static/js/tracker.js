@@ -1,0 +1,55 @@
+// Keeps each face's identity from frame to frame (by box overlap) and smooths its box and class
+// scores over recent frames, so that labels do not flicker.
+
+const MATCH_IOU = 0.3;
+
+function overlap(a, b) {
+  const x1 = Math.max(a[0], b[0]);
+  const y1 = Math.max(a[1], b[1]);
+  const x2 = Math.min(a[0] + a[2], b[0] + b[2]);
+  const y2 = Math.min(a[1] + a[3], b[1] + b[3]);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  return inter / (a[2] * a[3] + b[2] * b[3] - inter || 1);
+}
+
+const blend = (old, fresh, keep) => old.map((value, i) => keep * value + (1 - keep) * fresh[i]);
+
+export class FaceTracker {
+  /** `keepScores` and `keepBox`: the share of the previous value kept each frame. */
+  constructor({ keepScores = 0.7, keepBox = 0.5, maxMissed = 5 } = {}) {
+    Object.assign(this, { keepScores, keepBox, maxMissed });
+    this.tracks = [];
+    this.nextId = 1;
+  }
+
+  /** Take this frame's faces ([{box, scores}]) and return the smoothed faces in view. */
+  update(faces) {
+    const pairs = [];
+    this.tracks.forEach((track, t) => faces.forEach((face, f) => {
+      const iou = overlap(track.box, face.box);
+      if (iou >= MATCH_IOU) pairs.push([iou, t, f]);
+    }));
+    pairs.sort((a, b) => b[0] - a[0]);
+    const usedTracks = new Set();
+    const usedFaces = new Set();
+    for (const [, t, f] of pairs) {
+      if (usedTracks.has(t) || usedFaces.has(f)) continue;
+      usedTracks.add(t);
+      usedFaces.add(f);
+      const track = this.tracks[t];
+      track.box = blend(track.box, faces[f].box, this.keepBox);
+      track.scores = track.scores && faces[f].scores ? blend(track.scores, faces[f].scores, this.keepScores) : faces[f].scores;
+      track.missed = 0;
+    }
+    this.tracks.forEach((track, t) => { if (!usedTracks.has(t)) track.missed += 1; });
+    this.tracks = this.tracks.filter((track) => track.missed <= this.maxMissed);
+    faces.forEach((face, f) => {
+      if (!usedFaces.has(f)) this.tracks.push({ id: this.nextId++, box: [...face.box], scores: face.scores, missed: 0 });
+    });
+    return this.tracks.filter((track) => track.missed === 0);
+  }
+
+  reset() {
+    this.tracks = [];
+  }
+}

@@ -1,0 +1,99 @@
+"""Headless Chromium (Debian's) driven by Playwright, with a fake webcam, and our server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+# Headless as root, no background traffic, WebGL through SwiftShader (a software renderer).
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic",
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+]
+
+
+def camera_flags(clip: Path | None, allow: bool = True) -> list[str]:
+    """Flags for a fake webcam playing ``clip`` (a y4m file), and whether access is granted."""
+    flags = ["--use-fake-device-for-media-stream"]
+    if clip:
+        flags.append(f"--use-file-for-fake-video-capture={clip}")
+    if allow:
+        flags.append("--use-fake-ui-for-media-stream")
+    return flags
+
+
+@contextmanager
+def chromium(playwright, *extra_flags: str):
+    """A Chromium launched by ``playwright`` (one per test module: Playwright's sync API allows
+    only one at a time in a thread) with our flags and ``extra_flags``."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *extra_flags])
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(*args: str):
+    """Run ``python -m web`` on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "web", "--port", str(port), *args], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/models.json", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("python -m web did not start")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def open_page(browser, url: str):
+    """A new page at ``url``, ready once the page says so; returns (page, requests, errors)."""
+    page = browser.new_page()
+    requests, errors = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("() => window.mien && window.mien.state.backend && !document.querySelector('#camera-toggle').disabled",
+                           timeout=90_000)
+    return page, requests, errors
+
+
+def state(page) -> dict:
+    return page.evaluate("() => window.mien.state")
+
+
+def wait_for_faces(page, count: int = 1, timeout: float = 60_000) -> list[dict]:
+    page.wait_for_function(f"() => window.mien.state.faces.length >= {count}", timeout=timeout)
+    return state(page)["faces"]
+
+
+def message(page, topic: str) -> str:
+    """The page's message about ``topic`` (backend, model, camera, photo), once there is one."""
+    selector = f'#messages [data-topic="{topic}"]'
+    page.wait_for_selector(selector, timeout=30_000)
+    return page.text_content(selector)

@@ -1,0 +1,89 @@
+"""python -m pipeline.detect on real faces: photos, a video, no face, broken inputs."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline import detect
+from pipeline.runs import DEFAULT_SHIPPED_MODEL
+from tests.datasets import astronaut_bgr, write_face_video
+
+
+
+def run(args, tmp_path):
+    return detect.main([*map(str, args), "--model", str(DEFAULT_SHIPPED_MODEL), "--out", str(tmp_path / "out")])
+
+
+def test_the_astronaut_comes_out_happy(tmp_path, capsys):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    report = run([photo, "--csv", tmp_path / "faces.csv"], tmp_path)
+    assert report.faces_by_label == {"happy": 1}
+    out = capsys.readouterr().out
+    assert f"{photo}  face 0  box " in out and "happy" in out
+    rows = list(csv.DictReader(open(tmp_path / "faces.csv")))
+    assert len(rows) == 1 and rows[0]["label"] == "happy" and float(rows[0]["happy"]) > 0.5
+    annotated = cv2.imread(str(tmp_path / "out" / "astronaut.annotated.jpg"))
+    assert annotated.shape == (512, 512, 3)
+    assert np.abs(annotated.astype(int) - astronaut_bgr().astype(int)).mean() > 1  # boxes and bars drawn
+
+
+def test_a_video_gives_an_annotated_mp4_and_a_row_per_face_per_frame(tmp_path, capsys):
+    video = write_face_video(tmp_path / "clip.mp4", frames=12)
+    run([video, "--csv", tmp_path / "faces.csv"], tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "faces.csv")))
+    assert len(rows) == 12  # the astronaut in each of 12 frames, nobody in the last 3
+    assert [row["time_s"] for row in rows[:2]] == ["0.000", "0.100"]
+    assert {row["label"] for row in rows} == {"happy"}
+    output = cv2.VideoCapture(str(tmp_path / "out" / "clip.annotated.mp4"))
+    assert int(output.get(cv2.CAP_PROP_FRAME_COUNT)) == 15
+    assert "Speed over 15 frame(s): detection" in capsys.readouterr().out
+
+
+def test_an_image_without_a_face_is_a_normal_result(tmp_path, capsys):
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((300, 400, 3), 180, np.uint8))
+    report = run([blank], tmp_path)
+    assert report.failures == [] and report.faces_by_label == {}
+    assert f"{blank}  no face found" in capsys.readouterr().out
+    assert (tmp_path / "out" / "wall.annotated.png").exists()
+
+
+def test_a_corrupt_file_in_a_batch_is_reported_and_the_rest_processed(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.jpg"), astronaut_bgr())
+    (folder / "b.jpg").write_bytes(b"\xff\xd8 truncated")
+    (folder / "c.mp4").write_bytes(b"not a video")
+    report = run([folder], tmp_path)
+    assert report.faces_by_label == {"happy": 1}
+    assert len(report.failures) == 2
+    err = capsys.readouterr().err
+    assert "2 input(s) failed:" in err
+    assert f"{folder / 'b.jpg'}: not a readable image" in err
+    assert f"{folder / 'c.mp4'}: not a video OpenCV can open" in err
+
+
+def test_a_camera_that_cannot_be_opened_is_one_sentence(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run(["--camera", "9"], tmp_path)
+    assert stopped.value.code == 1
+    assert "camera 9: it could not be opened" in capsys.readouterr().err
+
+
+def test_show_without_a_gui_says_where_the_output_goes(tmp_path, capsys):
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    run([photo, "--show"], tmp_path)
+    assert f"This OpenCV build has no GUI (opencv-python-headless), so --show opens no window; the annotated output is written to {tmp_path / 'out'}/ instead." in capsys.readouterr().err
+
+
+def test_a_missing_model_is_one_sentence(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        detect.main([str(tmp_path), "--model", str(tmp_path / "none.keras")])
+    assert stopped.value.code == 2
+    assert "No model at" in capsys.readouterr().err

@@ -1,0 +1,191 @@
+"""The page in a real browser: Debian's Chromium, headless, with a fake webcam fed real faces."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser import camera_flags, chromium, message, open_page, serving, state, wait_for_faces
+from tests.datasets import astronaut_bgr, astronaut_frame, several_faces_frame, write_camera_clip
+
+# Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
+ASTRONAUT_FACE_CENTRE = (290, 115)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "astronaut": write_camera_clip(folder / "astronaut.y4m", astronaut_frame()),
+        "several": write_camera_clip(folder / "several.y4m", several_faces_frame()),
+    }
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, clips):
+    with chromium(playwright, *camera_flags(clips["astronaut"])) as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, server):
+    page, requests, errors = open_page(browser, server)
+    yield page
+    assert errors == [], errors
+    assert {urlsplit(url).netloc for url in requests if not url.startswith(("blob:", "data:"))} == {urlsplit(server).netloc}
+    page.close()
+
+
+def start_camera(page):
+    page.click("#camera-toggle")
+
+
+def test_on_a_software_gpu_the_page_runs_on_wasm_and_says_why(page):
+    current = state(page)
+    assert current["backend"] == "wasm" and current["ready"]
+    assert page.text_content("#backend-name").startswith("WebAssembly · SIMD")
+    assert page.evaluate("() => crossOriginIsolated")  # so the wasm backend may use threads
+    assert "software renderer (ANGLE" in message(page, "backend") and "SwiftShader" in message(page, "backend")
+
+
+@pytest.mark.parametrize("backend", ["webgl", "cpu"])
+def test_backend_in_the_address_forces_that_backend(browser, server, backend):
+    page, _, errors = open_page(browser, f"{server}/?backend={backend}")
+    assert state(page)["backend"] == backend
+    assert page.evaluate("() => tf.getBackend()") == backend
+    assert page.input_value("#backend-select") == backend
+    assert errors == []
+    page.close()
+
+
+def test_the_visitor_can_switch_backend(page):
+    page.select_option("#backend-select", "cpu")
+    page.wait_for_function("() => window.mien.state.backend === 'cpu' && window.mien.state.ready")
+    assert page.text_content("#backend-name") == "JavaScript (CPU)"
+
+
+def test_the_astronaut_gets_a_box_labelled_happy(page):
+    start_camera(page)
+    faces = wait_for_faces(page)
+    time.sleep(1)  # let the smoothing settle
+    (face,) = state(page)["faces"]
+    assert face["label"] == "happy"
+    assert face["scores"]["happy"] == max(face["scores"].values())
+    assert sum(face["scores"].values()) == pytest.approx(1, abs=1e-3)
+    x, y, width, height = face["box"]
+    assert abs(x + width / 2 - ASTRONAUT_FACE_CENTRE[0]) < 40 and abs(y + height / 2 - ASTRONAUT_FACE_CENTRE[1]) < 40
+    assert 60 < width < 160
+    assert page.text_content("#faces .label") == "happy"
+    current = state(page)
+    assert current["fps"] > 0 and current["msPerFrame"] > 0
+    assert "fps" in page.text_content("#speed")
+
+
+def test_tensors_do_not_leak_over_hundreds_of_frames(page):
+    start_camera(page)
+    page.wait_for_function("() => window.mien.state.frames >= 20", timeout=60_000)
+    before = page.evaluate("() => tf.memory().numTensors")
+    start_frame = state(page)["frames"]
+    page.wait_for_function(f"() => window.mien.state.frames >= {start_frame + 300}", timeout=180_000)
+    assert page.evaluate("() => tf.memory().numTensors") == before
+
+
+def test_a_dropped_photo_is_analysed_the_same_way(page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_function("() => window.mien.state.faces.length === 1")
+    (face,) = state(page)["faces"]
+    assert face["label"] == "happy"
+    x, y, width, height = face["box"]
+    assert 150 < x + width / 2 < 300 and 50 < y + height / 2 < 200  # in the photo's own pixels
+    assert page.is_visible("#photo") and not page.is_visible("#video")
+
+
+def test_a_photo_without_a_face_says_so(page, tmp_path):
+    photo = tmp_path / "wall.png"
+    cv2.imwrite(str(photo), np.full((300, 400, 3), 180, np.uint8))
+    page.set_input_files("#photo-input", str(photo))
+    assert message(page, "photo") == "No face was found in this photo. Try one where a face looks at the camera."
+    assert page.text_content("#faces") == "No face found in this photo."
+
+
+def test_a_file_that_is_no_image_says_so(page, tmp_path):
+    photo = tmp_path / "notes.png"
+    photo.write_text("not an image")
+    page.set_input_files("#photo-input", str(photo))
+    assert message(page, "photo") == "notes.png is not an image this browser can open; choose a JPEG, PNG or WebP photo."
+
+
+def test_an_unplugged_camera_says_so_and_the_page_keeps_working(page, tmp_path):
+    start_camera(page)
+    wait_for_faces(page)
+    page.evaluate("() => document.querySelector('video').srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended'))")
+    assert message(page, "camera").startswith("The camera was disconnected.")
+    assert page.text_content("#camera-toggle") == "Start camera"
+    start_camera(page)  # plugged back in
+    wait_for_faces(page)
+
+
+def test_several_faces_are_found_at_once(playwright, clips, server):
+    with chromium(playwright, *camera_flags(clips["several"])) as browser:
+        page, _, errors = open_page(browser, server)
+        start_camera(page)
+        faces = wait_for_faces(page, count=3)
+        assert len(faces) == 3 and errors == []
+        centres = sorted(x + width / 2 for x, _, width, _ in (face["box"] for face in faces))
+        assert centres[0] < 213 < centres[1] < 426 < centres[2]  # one in each third of the frame
+
+
+def test_a_denied_camera_is_a_clear_message(playwright, clips, server):
+    with chromium(playwright, *camera_flags(clips["astronaut"], allow=False)) as browser:
+        page, _, _ = open_page(browser, server)
+        start_camera(page)
+        assert message(page, "camera") == ("Camera access was denied. Allow the camera for this site in the browser's "
+                                 "settings, or choose a photo instead.")
+        assert page.text_content("#camera-toggle") == "Start camera"
+
+
+def test_no_camera_at_all_is_a_clear_message(playwright, server):
+    with chromium(playwright, "--use-fake-ui-for-media-stream") as browser:  # access granted, but no device
+        page, _, _ = open_page(browser, server)
+        start_camera(page)
+        assert message(page, "camera").startswith("No camera was found.")
+
+
+def test_without_webgl_the_page_runs_on_wasm_and_says_why(playwright, clips, server):
+    with chromium(playwright, "--disable-webgl", "--disable-3d-apis", *camera_flags(clips["astronaut"])) as browser:
+        page, _, _ = open_page(browser, server)
+        assert state(page)["backend"] == "wasm"
+        assert message(page, "backend") == "This browser has no WebGL, so Mien runs on WebAssembly (CPU)."
+        start_camera(page)
+        assert wait_for_faces(page)[0]["label"] == "happy"
+
+
+def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clips, tmp_path):
+    with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
+        page, _, _ = open_page(browser, url)
+        assert message(page, "model") == (f"No expression model is installed on this server: No model in {tmp_path / 'model'} "
+                                 "(metadata.json is missing); run python -m exporters.to_tfjs to export one. "
+                                 "Faces are still found.")
+        start_camera(page)
+        (face,) = wait_for_faces(page)
+        assert face["label"] is None and face["scores"] == {}
+        assert not state(page)["ready"]
