@@ -1,14 +1,16 @@
 """Finding faces in pictures and cropping them the way the training faces were cropped.
 
 FER2013 faces are tight, centred, grayscale squares. A detector's box is framed differently, so
-each detector has a crop geometry that turns its box into a FER-like square. The geometries were
-measured by placing 600 validation faces into larger frames at known places and comparing each
-detector's box with the face's true square (medians):
+each detector has a crop geometry that turns its box into a FER-like square. Each was measured by
+placing validation faces into larger frames at known places and comparing the detector's box with
+the face's true square (medians):
 
-- BlazeFace (the page's detector) found 99.7% of them; the FER square is 1.19 box sides wide and
-  centred 0.10 box sides above the box centre.
-- OpenCV's Haar frontal-face cascade found 75% of them (the tight FER crops leave little context;
-  whole photos fare better); the FER square is 1.04 box sides wide, centred on the box.
+- BlazeFace, MediaPipe's short-range model that the page runs: the FER square is 1.21 box sides
+  wide and centred 0.10 box sides above the box centre (`python -m web.bench accuracy` measures
+  it again on every run). It finds faces of 160 px and more in a 640x480 frame; smaller, more
+  distant faces are often missed.
+- OpenCV's Haar frontal-face cascade: 1.04 box sides, centred on the box. It found 75% of 600
+  faces of 192 px (the tight FER crops leave little context; whole photos fare better).
 
 The exporter writes the BlazeFace geometry into the model's metadata.json for the page.
 """
@@ -35,7 +37,7 @@ class CropGeometry:
 
 
 FACE_CROPS = {
-    "blazeface": CropGeometry(scale=1.19, shift_y=-0.10),
+    "blazeface": CropGeometry(scale=1.21, shift_y=-0.10),
     "haar": CropGeometry(scale=1.04, shift_y=0.0),
 }
 

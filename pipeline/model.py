@@ -78,6 +78,34 @@ def build_vgg11(
     return keras.Model(pixels, scores, name="mien_vgg11")
 
 
+ARCHITECTURE = ("width", "activation", "head_units")  # the settings that shape the weights
+
+
+def transfer_weights(source: keras.Model, source_info: dict, target: keras.Model, class_set: ClassSet) -> str:
+    """Start ``target`` from a trained ``source`` of the same architecture.
+
+    Every layer is copied. The output layer is too where ``source`` knows all of ``class_set``'s
+    classes (its columns are picked, so a 7-class model becomes a 4-class one exactly); otherwise
+    the output layer starts fresh. Returns a sentence saying which was done.
+    """
+    for layer in target.layers:
+        if layer.weights and layer.name != "logits":
+            try:
+                layer.set_weights(source.get_layer(layer.name).get_weights())
+            except ValueError:
+                raise UserError(
+                    f"The model to start from has another architecture (layer {layer.name} differs); "
+                    "start from a model trained by this version of python -m pipeline.train."
+                ) from None
+    known = [tuple(group) for group in source_info["class_members"]]
+    if all(tuple(group) in known for group in class_set.members):
+        columns = [known.index(tuple(group)) for group in class_set.members]
+        kernel, bias = source.get_layer("logits").get_weights()
+        target.get_layer("logits").set_weights([kernel[:, columns], bias[columns]])
+        return f"all layers, the output restricted to {', '.join(class_set.names)}"
+    return "all layers but the output, which starts fresh for the new classes"
+
+
 def model_info(class_set: ClassSet, **extra) -> dict:
     """The facts saved inside a model file: its classes, input and pixel format, plus ``extra``."""
     return {

@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline.data import DEFAULT_DATA
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import DEFAULT_CLASSES, parse_classes
-from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run
+from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_model_path
 
 # This module imports TensorFlow only inside train(): --help and argument errors answer at once.
 
@@ -46,6 +46,7 @@ class TrainConfig:
     augment: bool = True
     patience: int = 15
     seed: int = 13
+    init_from: str | None = None
 
 
 def parse_args(argv=None):
@@ -76,6 +77,9 @@ def parse_args(argv=None):
     parser.add_argument("--patience", type=int, default=defaults.patience,
                         help="stop after this many epochs without a better validation accuracy")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--init-from", metavar="MODEL",
+                        help="start from a trained model (run folder or .keras): fine-tune it on these classes "
+                        "and data; its width, activation and head units are used")
     parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (default: the newest run) from its last epoch")
@@ -120,8 +124,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     from pipeline.checkpoint import RunRecorder
     from pipeline.data import load_dataset
     from pipeline.evaluate import evaluate_split
-    from pipeline.model import build_vgg11, load_model, model_info, read_info
-    from pipeline.plots import plot_class_counts
+    from pipeline.model import load_model, model_info, read_info
 
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
@@ -138,14 +141,8 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
             return json.loads((run_dir / "metrics.json").read_text())
         print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
     else:
-        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-        plot_class_counts(
-            {"train": train_split.counts(), "validation": validation_split.counts()},
-            class_set.names,
-            run_dir / "class_frequencies.png",
-        )
-        model = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
-        compile_model(model, config, steps_per_epoch=-(-len(train_split.labels) // config.batch_size))
+        model = new_model(config, class_set, steps_per_epoch=-(-len(train_split.labels) // config.batch_size))
+        start_run(run_dir, config, train_split, validation_split)
         state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
     print(f"{model.count_params():,} parameters; {len(train_split.labels)} training and "
           f"{len(validation_split.labels)} validation faces; classes {', '.join(class_set.names)}")
@@ -176,6 +173,34 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     print(f"Best epoch {state['best_epoch']}: validation accuracy {metrics['accuracy']:.4f}, "
           f"macro F1 {metrics['macro_f1']:.4f}. Model: {run_dir / BEST_MODEL}")
     return metrics
+
+
+def new_model(config: TrainConfig, class_set, steps_per_epoch: int):
+    """A compiled model for a new run: fresh, or started from ``config.init_from``.
+
+    Starting from a model takes its architecture, which is written back into ``config``.
+    """
+    from pipeline.model import ARCHITECTURE, build_vgg11, load_model, transfer_weights
+
+    source = None
+    if config.init_from:
+        source, source_info = load_model(resolve_model_path(config.init_from))
+        for name in ARCHITECTURE:
+            setattr(config, name, source_info["config"][name])
+    model = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
+    if source is not None:
+        print(f"Starting from {config.init_from}: {transfer_weights(source, source_info, model, class_set)}")
+    compile_model(model, config, steps_per_epoch)
+    return model
+
+
+def start_run(run_dir: Path, config: TrainConfig, train_split, validation_split) -> None:
+    """Write what a new run records before its first epoch: its config and the class chart."""
+    from pipeline.plots import plot_class_counts
+
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    plot_class_counts({"train": train_split.counts(), "validation": validation_split.counts()},
+                      train_split.class_names, run_dir / "class_frequencies.png")
 
 
 def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:

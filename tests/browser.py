@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's) driven by Playwright, with a fake webcam, and our server."""
+"""The page under test: our server on a free port, pages opened in Chromium, their state read."""
 
 from __future__ import annotations
 
@@ -10,36 +10,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-# Headless as root, no background traffic, WebGL through SwiftShader (a software renderer).
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
-]
-
-
-def camera_flags(clip: Path | None, allow: bool = True) -> list[str]:
-    """Flags for a fake webcam playing ``clip`` (a y4m file), and whether access is granted."""
-    flags = ["--use-fake-device-for-media-stream"]
-    if clip:
-        flags.append(f"--use-file-for-fake-video-capture={clip}")
-    if allow:
-        flags.append("--use-fake-ui-for-media-stream")
-    return flags
-
-
-@contextmanager
-def chromium(playwright, *extra_flags: str):
-    """A Chromium launched by ``playwright`` (one per test module: Playwright's sync API allows
-    only one at a time in a thread) with our flags and ``extra_flags``."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *extra_flags])
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 def free_port() -> int:

@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 
 from pipeline.expressions import EMOTIONS
+from web.bench import astronaut_frame  # noqa: F401  (the benchmark's frame is the tests' too)
+from web.chromium import write_camera_clip  # noqa: F401
 
 
 def synthetic_face(emotion: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:
@@ -78,29 +80,11 @@ def write_face_video(path: Path, frames: int = 12, fps: int = 10) -> Path:
     return path
 
 
-def write_camera_clip(path: Path, frame_bgr: np.ndarray) -> Path:
-    """A one-second y4m clip of ``frame_bgr`` for Chromium's fake webcam (it loops the clip)."""
-    import subprocess
-
-    still = path.with_suffix(".png")
-    cv2.imwrite(str(still), frame_bgr)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(still), "-t", "1", "-r", "30",
-                    "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(path)], check=True)
-    return path
-
-
-def astronaut_frame() -> np.ndarray:
-    """The astronaut in the middle of a 640x480 frame."""
-    frame = np.full((480, 640, 3), 90, np.uint8)
-    frame[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
-    return frame
-
-
 def several_faces_frame() -> np.ndarray:
-    """Three astronaut faces of different sizes, one mirrored, side by side in a 640x480 frame."""
-    face = astronaut_bgr()[20:260, 120:330]  # her head and shoulders
+    """Three astronaut faces of webcam size (about 130-170 px), one mirrored, across a 640x480 frame."""
+    face = astronaut_bgr()[30:230, 140:310]  # her head
     frame = np.full((480, 640, 3), 70, np.uint8)
-    for left, top, height, mirrored in ((10, 140, 200, False), (215, 100, 240, True), (460, 160, 180, False)):
+    for left, top, height, mirrored in ((5, 120, 240, False), (218, 80, 270, True), (440, 140, 230, False)):
         width = int(height * face.shape[1] / face.shape[0])
         patch = cv2.resize(face[:, ::-1] if mirrored else face, (width, height))
         frame[top : top + height, left : left + width] = patch

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.errors import UserError
 from pipeline.expressions import parse_classes
-from pipeline.model import build_vgg11, load_model, model_info, read_info, save_model
+from pipeline.model import build_vgg11, load_model, model_info, read_info, save_model, transfer_weights
 
 
 def conv_layers(model):
@@ -93,3 +93,25 @@ def test_model_files_that_are_missing_broken_or_foreign_are_clear_errors(tmp_pat
     assert "mien.json" not in zipfile.ZipFile(foreign).namelist()
     with pytest.raises(UserError, match="not a Mien model"):
         load_model(foreign)
+
+
+def test_a_seven_class_model_restricted_to_four_gives_its_own_scores_for_those_four():
+    seven = build_vgg11(7, width=0.125, head_units=16)
+    four = build_vgg11(4, width=0.125, head_units=16)
+    said = transfer_weights(seven, model_info(parse_classes(7)), four, parse_classes(4))
+    assert said == "all layers, the output restricted to angry, happy, neutral, sad"
+    faces = np.random.default_rng(2).integers(0, 256, (5, 48, 48, 1)).astype("float32")
+    logits = keras.Model(seven.input, seven.get_layer("logits").output).predict(faces, verbose=0)
+    columns = [0, 3, 4, 5]  # angry, happy, neutral, sad among the seven, alphabetically
+    expected = np.exp(logits[:, columns]) / np.exp(logits[:, columns]).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(four.predict(faces, verbose=0), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_new_classes_start_with_a_fresh_output_layer():
+    six = build_vgg11(6, width=0.125, head_units=16)
+    other = build_vgg11(3, width=0.125, head_units=16)
+    said = transfer_weights(six, model_info(parse_classes(6)), other, parse_classes("angry,happy,disgust"))
+    assert said == "all layers but the output, which starts fresh for the new classes"
+    np.testing.assert_array_equal(other.get_layer("stage3_conv2").get_weights()[0], six.get_layer("stage3_conv2").get_weights()[0])
+    with pytest.raises(UserError, match="has another architecture"):
+        transfer_weights(build_vgg11(7, width=0.25), model_info(parse_classes(7)), other, parse_classes(3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import urlsplit
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser import camera_flags, chromium, message, open_page, serving, state, wait_for_faces
+from pipeline.faces import FACE_CROPS, crop_face
+from tests.browser import message, open_page, serving, state, wait_for_faces
+from web.chromium import camera_flags, chromium
 from tests.datasets import astronaut_bgr, astronaut_frame, several_faces_frame, write_camera_clip
 
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
@@ -189,3 +192,33 @@ def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clip
         (face,) = wait_for_faces(page)
         assert face["label"] is None and face["scores"] == {}
         assert not state(page)["ready"]
+
+
+@pytest.mark.parametrize("layout", ["RGBA (photos, canvases)", "I420 (webcam frames)"])
+def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
+    """The page's crop of a detector box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
+    frame = astronaut_frame()
+    box = [250.0, 70.0, 90.0, 90.0]
+    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS["blazeface"])
+    height, width = frame.shape[:2]
+    if layout.startswith("RGBA"):
+        planes = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA)]
+        spec = {"kind": "rgba", "strides": [width * 4]}
+    else:  # BT.601 limited range, as webcams deliver it
+        yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).ravel()
+        luma, chroma = width * height, width * height // 4
+        planes = [yuv[:luma], yuv[luma:luma + chroma], yuv[luma + chroma:]]
+        spec = {"kind": "yuv", "strides": [width, width // 2, width // 2], "chroma": 1}
+    crop = page.evaluate("""async ({ spec, planes, box, geometry }) => {
+        const { Pixels } = await import('/static/js/pixels.js');
+        const { ExpressionModel } = await import('/static/js/classifier.js');
+        const decoded = planes.map((text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
+        const pixels = new Pixels({ width: 640, height: 480, planes: decoded, ...spec });
+        const square = ExpressionModel.prototype.cropSquare.call({ crop: geometry }, box);
+        const crop = new Float32Array(48 * 48);
+        pixels.grayCrop(square, 48, crop, 0);
+        return Array.from(crop);
+    }""", {"spec": spec, "planes": [base64.b64encode(plane.tobytes()).decode() for plane in planes], "box": box,
+           "geometry": FACE_CROPS["blazeface"].to_json()})
+    difference = np.abs(np.array(crop).reshape(48, 48) - expected)
+    assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding

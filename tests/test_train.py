@@ -123,3 +123,13 @@ def test_a_new_run_refuses_to_overwrite_an_existing_one(trained_run, capsys):
     with pytest.raises(SystemExit):
         train.main(["--out", str(trained_run)])
     assert "already holds a run; add --resume" in capsys.readouterr().err
+
+
+def test_a_run_can_start_from_a_trained_model_with_other_classes(trained_run, data, tmp_path, capsys):
+    run_dir = tmp_path / "three"
+    train.main(["--classes", "happy,sad,surprise", "--init-from", str(trained_run), "--data", str(data),
+                "--epochs", "1", "--width", "0.5", "--out", str(run_dir)])
+    assert "Starting from" in capsys.readouterr().out
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["width"] == 0.125 and config["head_units"] == 16  # the source's architecture, not --width
+    assert read_info(run_dir / "best.keras")["classes"] == ["happy", "sad", "surprise"]

