@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test train export install install-dev clean
+.PHONY: serve test train export bench bench-accuracy install install-dev system-packages clean
 
 serve: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m web
 
-test: $(VENV)/.installed-dev node_modules/.installed
+test: $(VENV)/.installed-dev node_modules/.installed system-packages
 	$(BIN)/python -m pytest
 
 train: $(VENV)/.installed-dev
@@ -20,8 +20,14 @@ train: $(VENV)/.installed-dev
 export: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python -m exporters.to_tfjs
 
+bench: $(VENV)/.installed-dev node_modules/.installed system-packages
+	$(BIN)/python -m web.bench speed
+
+bench-accuracy: $(VENV)/.installed-dev node_modules/.installed system-packages
+	$(BIN)/python -m web.bench accuracy
+
 install: $(VENV)/.installed node_modules/.installed
-install-dev: $(VENV)/.installed-dev node_modules/.installed
+install-dev: $(VENV)/.installed-dev node_modules/.installed system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +44,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # The browser's packages (TF.js, its wasm backend, face-detector weights), from the lock file.
 node_modules/.installed: package.json package-lock.json
 	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Debian's Chromium (driven by Playwright; never a downloaded browser) and ffmpeg (fake webcam clips).
+system-packages:
+	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium ffmpeg; }
 
 clean:
 	rm -rf $(VENV) node_modules

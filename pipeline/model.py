@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from pipeline.config import TrainConfig
 from pipeline.errors import UserError
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, PIXEL_FORMAT, ClassSet
 
@@ -26,15 +27,15 @@ INFO_ENTRY = "mien.json"
 
 def build_vgg11(
     num_classes: int,
-    width: float = 0.25,
-    activation: str = "relu",
-    dropout: float = 0.4,
-    l2: float = 1e-4,
-    head_units: int = 256,
+    width: float = TrainConfig.width,
+    activation: str = TrainConfig.activation,
+    dropout: float = TrainConfig.dropout,
+    l2: float = TrainConfig.l2,
+    head_units: int = TrainConfig.head_units,
 ) -> keras.Model:
     """Build a VGG11-style classifier for 48x48 grayscale faces given as raw 0-255 pixels.
 
-    ``width`` multiplies VGG11's filter counts (64 ... 512): 0.25 gives 16 ... 128.
+    ``width`` multiplies VGG11's filter counts (64 ... 512): the default 0.3125 gives 20 ... 160.
     Each 3x3 convolution is followed by batch normalisation and ``activation``; stages end in
     max-pooling (the last in global average pooling), then a dense head with dropout. Returns an
     uncompiled Keras model whose output ``scores`` is a probability per class.
@@ -42,7 +43,7 @@ def build_vgg11(
     if activation not in ACTIVATIONS:
         raise UserError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
     if width <= 0:
-        raise UserError(f"--width must be positive (got {width}); 0.25 is the default.")
+        raise UserError(f"--width must be positive (got {width}); {TrainConfig.width} is the default.")
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
 
     pixels = keras.Input((INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS), name="pixels")

@@ -14,39 +14,15 @@ import argparse
 import dataclasses
 import json
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.data import DEFAULT_DATA
+from pipeline.config import TrainConfig
 from pipeline.errors import UserError, reports_user_errors
-from pipeline.expressions import DEFAULT_CLASSES, parse_classes
+from pipeline.expressions import parse_classes
 from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_model_path
 
 # This module imports TensorFlow only inside train(): --help and argument errors answer at once.
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides what a run computes; saved as the run's ``config.json``."""
-
-    classes: str = DEFAULT_CLASSES
-    data: str = str(DEFAULT_DATA)
-    epochs: int = 60
-    width: float = 0.25
-    activation: str = "relu"
-    dropout: float = 0.4
-    l2: float = 1e-4
-    head_units: int = 256
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    warmup_epochs: int = 2
-    label_smoothing: float = 0.1
-    class_weights: bool = True
-    augment: bool = True
-    patience: int = 15
-    seed: int = 13
-    init_from: str | None = None
 
 
 def parse_args(argv=None):

@@ -222,3 +222,31 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
            "geometry": FACE_CROPS["blazeface"].to_json()})
     difference = np.abs(np.array(crop).reshape(48, 48) - expected)
     assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding
+
+
+def test_analysis_pauses_while_the_tab_is_hidden(page):
+    start_camera(page)
+    page.wait_for_function("() => window.mien.state.frames >= 5", timeout=60_000)
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    time.sleep(0.5)  # a frame in progress may still finish
+    paused_at = state(page)["frames"]
+    time.sleep(1.5)
+    assert state(page)["frames"] == paused_at
+    page.evaluate("""() => {
+        delete document.hidden;
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    page.wait_for_function(f"() => window.mien.state.frames > {paused_at}", timeout=30_000)
+
+
+def test_a_lost_webgl_context_switches_to_wasm(browser, server):
+    page, _, errors = open_page(browser, f"{server}/?backend=webgl")
+    assert state(page)["backend"] == "webgl"
+    page.evaluate("() => tf.backend().gpgpu.gl.getExtension('WEBGL_lose_context').loseContext()")
+    page.wait_for_function("() => window.mien.state.backend === 'wasm' && window.mien.state.ready", timeout=60_000)
+    assert message(page, "backend") == "The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly."
+    assert page.input_value("#backend-select") == "wasm"
+    page.close()

@@ -115,7 +115,7 @@ async function listModels() {
   try {
     const models = await (await fetch('/models.json')).json();
     ui.modelSelect.replaceChildren(...models.map((model) => new Option(
-      `${model.classes.length} expressions${model.validation_accuracy ? ` (${Math.round(model.validation_accuracy * 100)}% on validation)` : ''}`,
+      `${model.classes.join(', ')}${model.validation_accuracy ? ` (${Math.round(model.validation_accuracy * 100)}% on validation)` : ''}`,
       model.url,
     )));
     ui.modelSelect.disabled = models.length < 2;

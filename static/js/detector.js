@@ -5,6 +5,8 @@
 // It takes a picture's Pixels (pixels.js); `tf` is passed in, so the benchmark harness runs this
 // very code too.
 
+import { overlap } from './boxes.js';
+
 const SCORE_THRESHOLD = 0.5; // MediaPipe's own default
 const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
@@ -22,15 +24,6 @@ function anchorCentres(inputSize) {
     }
   }
   return centres;
-}
-
-function overlap(a, b) {
-  const x1 = Math.max(a[0], b[0]);
-  const y1 = Math.max(a[1], b[1]);
-  const x2 = Math.min(a[0] + a[2], b[0] + b[2]);
-  const y2 = Math.min(a[1] + a[3], b[1] + b[3]);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
 export class FaceDetector {

@@ -1,16 +1,9 @@
 // Keeps each face's identity from frame to frame (by box overlap) and smooths its box and class
 // scores over recent frames, so that labels do not flicker.
 
-const MATCH_IOU = 0.3;
+import { overlap } from './boxes.js';
 
-function overlap(a, b) {
-  const x1 = Math.max(a[0], b[0]);
-  const y1 = Math.max(a[1], b[1]);
-  const x2 = Math.min(a[0] + a[2], b[0] + b[2]);
-  const y2 = Math.min(a[1] + a[3], b[1] + b[3]);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter || 1);
-}
+const MATCH_IOU = 0.3;
 
 const blend = (old, fresh, keep) => old.map((value, i) => keep * value + (1 - keep) * fresh[i]);
 

@@ -1,0 +1,32 @@
+"""The training recipe: everything that decides what a run computes, with the defaults that
+produced the shipped models. Saved as each run's ``config.json``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.data import DEFAULT_DATA
+from pipeline.expressions import DEFAULT_CLASSES
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides what a run computes; saved as the run's ``config.json``."""
+
+    classes: str = DEFAULT_CLASSES
+    data: str = str(DEFAULT_DATA)
+    epochs: int = 60
+    width: float = 0.3125
+    activation: str = "relu"
+    dropout: float = 0.3
+    l2: float = 5e-5
+    head_units: int = 256
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_epochs: int = 2
+    label_smoothing: float = 0.1
+    class_weights: bool = True
+    augment: bool = True
+    patience: int = 30
+    seed: int = 13
+    init_from: str | None = None
