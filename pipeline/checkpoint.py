@@ -9,25 +9,29 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from pipeline.model import save_model
+from pipeline.model import recalibrate_batch_norm, save_model
 from pipeline.plots import plot_curves
 from pipeline.runs import BEST_MODEL, CHECKPOINT
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """After every epoch: history, curves, best model, and an atomic checkpoint to resume from.
+    """After every epoch: validation, history, curves, best model, and a checkpoint to resume from.
 
-    The training state (epoch, history, best so far) lives inside ``checkpoint.keras``, so the
-    weights, the optimizer and the state are replaced together in one rename: killing the process
-    at any moment loses at most the epoch in progress. Early stopping is done here too, so that its
-    counter survives a resume.
+    Validation comes after batch normalisation is recalibrated on clean training faces, so the best
+    epoch is chosen as the model will be used. The training state (epoch, history, best so far)
+    lives inside ``checkpoint.keras``, so the weights, the optimizer and the state are replaced
+    together in one rename: killing the process at any moment loses at most the epoch in progress.
+    Early stopping is done here too, so that its counter survives a resume.
     """
 
-    def __init__(self, run_dir: Path, epochs: int, patience: int, state: dict, info: dict):
+    def __init__(self, run_dir: Path, epochs: int, patience: int, state: dict, info: dict,
+                 train_images: np.ndarray, validation: tuple[np.ndarray, np.ndarray]):
         super().__init__()
         self.run_dir, self.epochs, self.patience = run_dir, epochs, patience
         self.state, self.info = state, info
+        self.train_images, self.validation = train_images, validation
         self.epoch_started = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -35,13 +39,18 @@ class RunRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         state = self.state
+        recalibrate_batch_norm(self.model, self.train_images)
+        faces, targets = self.validation
+        scores = self.model.evaluate(faces, targets, batch_size=256, verbose=0, return_dict=True)
         row = {
             "epoch": epoch + 1,
             **{key: float(value) for key, value in (logs or {}).items()},
+            **{f"val_{key}": float(value) for key, value in scores.items()},
             "learning_rate": float(self.model.optimizer.learning_rate),
             "seconds": round(time.monotonic() - self.epoch_started, 1),
         }
         state["history"].append(row)
+        print(f"epoch {epoch + 1}: validation accuracy {row['val_accuracy']:.4f} (batch normalisation recalibrated)")
         state["epoch"] = epoch + 1
         if state["best_accuracy"] is None or row["val_accuracy"] > state["best_accuracy"]:
             state["best_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1

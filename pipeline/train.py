@@ -123,12 +123,13 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     print(f"{model.count_params():,} parameters; {len(train_split.labels)} training and "
           f"{len(validation_split.labels)} validation faces; classes {', '.join(class_set.names)}")
 
+    validation = (validation_split.images[..., None].astype("float32"),
+                  keras.utils.to_categorical(validation_split.labels, len(class_set)))
     recorder = RunRecorder(run_dir, config.epochs, config.patience, state,
-                           model_info(class_set, config=dataclasses.asdict(config)))
+                           model_info(class_set, config=dataclasses.asdict(config)),
+                           train_split.images, validation)
     model.fit(
         training_dataset(train_split, config),
-        validation_data=(validation_split.images[..., None].astype("float32"),
-                         keras.utils.to_categorical(validation_split.labels, len(class_set))),
         epochs=config.epochs,
         initial_epoch=state["epoch"],
         callbacks=[recorder],

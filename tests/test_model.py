@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.errors import UserError
 from pipeline.expressions import parse_classes
-from pipeline.model import build_vgg11, load_model, model_info, read_info, save_model, transfer_weights
+from pipeline.model import build_vgg11, load_model, model_info, read_info, recalibrate_batch_norm, save_model, transfer_weights
 
 
 def conv_layers(model):
@@ -115,3 +115,16 @@ def test_new_classes_start_with_a_fresh_output_layer():
     np.testing.assert_array_equal(other.get_layer("stage3_conv2").get_weights()[0], six.get_layer("stage3_conv2").get_weights()[0])
     with pytest.raises(UserError, match="has another architecture"):
         transfer_weights(build_vgg11(7, width=0.25), model_info(parse_classes(7)), other, parse_classes(3))
+
+
+def test_batch_norm_is_recalibrated_on_clean_faces_and_the_model_left_as_it_was():
+    pixels = keras.Input((48, 48, 1))
+    normalised = keras.layers.BatchNormalization(momentum=0.99)(pixels)
+    dropped = keras.layers.Dropout(0.5)(keras.layers.GlobalAveragePooling2D()(normalised))
+    model = keras.Model(pixels, keras.layers.Dense(2)(dropped))
+    faces = np.random.default_rng(4).integers(0, 256, (600, 48, 48)).astype(np.uint8)
+    recalibrate_batch_norm(model, faces, batch_size=100)
+    norm = model.layers[1]
+    assert float(norm.moving_mean.numpy()[0]) == pytest.approx(faces.mean(), rel=1e-3)
+    assert float(norm.moving_variance.numpy()[0]) == pytest.approx(faces.astype(float).var(), rel=2e-2)
+    assert norm.momentum == 0.99 and model.layers[3].rate == 0.5

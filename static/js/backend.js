@@ -68,8 +68,9 @@ export async function describeBackend(tf) {
   if (name === 'webgl') return `WebGL · ${webglRenderer() ?? 'GPU'}`;
   if (name === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && self.crossOriginIsolated;
-    return `WebAssembly${simd ? ' · SIMD' : ''}${threads ? ` · ${tf.wasm.getThreadsCount?.() ?? ''} threads` : ''}`;
+    const threaded = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && self.crossOriginIsolated;
+    const threads = threaded ? tf.wasm.getThreadsCount() : 1;
+    return `WebAssembly${simd ? ' · SIMD' : ''} · ${threads} thread${threads === 1 ? '' : 's'}`;
   }
   return 'JavaScript (CPU)';
 }
