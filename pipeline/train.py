@@ -126,7 +126,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     validation = (validation_split.images[..., None].astype("float32"),
                   keras.utils.to_categorical(validation_split.labels, len(class_set)))
     recorder = RunRecorder(run_dir, config.epochs, config.patience, state,
-                           model_info(class_set, config=dataclasses.asdict(config)),
+                           model_info(class_set, config=dataclasses.asdict(config), run=run_dir.name),
                            train_split.images, validation)
     model.fit(
         training_dataset(train_split, config),

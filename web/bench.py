@@ -74,6 +74,11 @@ def run_in_page(browser, url: str, call: str, *args, timeout_s: float = 1800):
             print(f"warning: {url}: {errors[0]}", file=sys.stderr)
 
 
+def model_url(args) -> str:
+    """Where the server offers the model of --model-dir: under its folder's name."""
+    return f"/models/{Path(args.model_dir).name}/"
+
+
 def summarise(times: list[float]) -> dict:
     ordered = sorted(times)
     return {"median_ms": statistics.median(ordered), "p90_ms": ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
@@ -95,7 +100,7 @@ def speed(args) -> dict:
             results["webgl_renderer"] = renderer
             for backend in args.backends:
                 print(f"timing {backend} ...", file=sys.stderr)
-                mien = run_in_page(browser, f"{server.url}/bench/mien.html", "mienSpeed", backend, "/models/model/", {"frames": args.frames, "budgetMs": args.budget * 1000})
+                mien = run_in_page(browser, f"{server.url}/bench/mien.html", "mienSpeed", backend, model_url(args), {"frames": args.frames, "budgetMs": args.budget * 1000})
                 peer = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiSpeed", backend, {"frames": args.frames, "budgetMs": args.budget * 1000})
                 results["rows"].append({"backend": backend, "mien": {**summarise(mien["times"]), "faces": mien["faces"]},
                                         "face_api": {**summarise(peer["times"]), "faces": peer["faces"]}})
@@ -158,13 +163,13 @@ def accuracy(args) -> dict:
                 page = f"{server.url}/bench/mien.html"
                 print(f"classifying {len(labels)} faces with Mien, Human and face-api ...", file=sys.stderr)
                 outputs = {
-                    "Mien": run_in_page(browser, page, "mienTight", args.backend, "/models/model/"),
+                    "Mien": run_in_page(browser, page, "mienTight", args.backend, model_url(args)),
                     "Human (mini-Xception)": run_in_page(browser, page, "humanTight", args.backend),
                     "face-api (FaceExpressionNet)": run_in_page(browser, f"{server.url}/bench/face-api.html",
                                                                 "faceApiTight", args.backend),
                 }
                 print("finding and classifying them in 640x480 frames with the page's code ...", file=sys.stderr)
-                in_frames = run_in_page(browser, page, "mienInFrames", args.backend, "/models/model/",
+                in_frames = run_in_page(browser, page, "mienInFrames", args.backend, model_url(args),
                                         sizes.tolist(), positions)
         finally:
             server.close()
