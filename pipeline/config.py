@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pipeline.data import DEFAULT_DATA
 from pipeline.expressions import DEFAULT_CLASSES
 
+ACTIVATIONS = ("relu", "elu")
+
 
 @dataclass
 class TrainConfig:

@@ -14,7 +14,7 @@ import argparse
 import csv
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2

@@ -16,13 +16,12 @@ import keras
 import numpy as np
 from keras import layers
 
-from pipeline.config import TrainConfig
+from pipeline.config import ACTIVATIONS, TrainConfig
 from pipeline.errors import UserError
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, PIXEL_FORMAT, ClassSet
 
 # VGG11 ("configuration A"): conv filters per stage; each stage ends in 2x2 max-pooling.
 VGG11_STAGES = ((64,), (128,), (256, 256), (512, 512), (512, 512))
-ACTIVATIONS = ("relu", "elu")
 INFO_ENTRY = "mien.json"
 
 

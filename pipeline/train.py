@@ -17,7 +17,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.config import TrainConfig
+from pipeline.config import ACTIVATIONS, TrainConfig
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import parse_classes
 from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_model_path
@@ -38,7 +38,7 @@ def parse_args(argv=None):
                         help="Kaggle face-expression folder, fer2013 folder, fer2013.csv, or a .zip of one")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs to train")
     parser.add_argument("--width", type=float, default=defaults.width, help="multiplier of VGG11's filter counts")
-    parser.add_argument("--activation", default=defaults.activation, choices=["relu", "elu"])
+    parser.add_argument("--activation", default=defaults.activation, choices=ACTIVATIONS)
     parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout in the head")
     parser.add_argument("--l2", type=float, default=defaults.l2, help="L2 weight decay on kernels")
     parser.add_argument("--head-units", type=int, default=defaults.head_units, help="units in the dense head")

@@ -9,8 +9,6 @@ import cv2
 import numpy as np
 
 from pipeline.expressions import EMOTIONS
-from web.bench import astronaut_frame  # noqa: F401  (the benchmark's frame is the tests' too)
-from web.chromium import write_camera_clip  # noqa: F401
 
 
 def synthetic_face(emotion: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:

@@ -13,8 +13,9 @@ from playwright.sync_api import sync_playwright
 
 from pipeline.faces import FACE_CROPS, crop_face
 from tests.browser import message, open_page, serving, state, wait_for_faces
-from web.chromium import camera_flags, chromium
-from tests.datasets import astronaut_bgr, astronaut_frame, several_faces_frame, write_camera_clip
+from web.chromium import camera_flags, chromium, write_camera_clip
+from tests.datasets import astronaut_bgr, several_faces_frame
+from web.bench import astronaut_frame
 
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
 ASTRONAUT_FACE_CENTRE = (290, 115)
@@ -86,7 +87,7 @@ def test_the_visitor_can_switch_backend(page):
 
 def test_the_astronaut_gets_a_box_labelled_happy(page):
     start_camera(page)
-    faces = wait_for_faces(page)
+    wait_for_faces(page)
     time.sleep(1)  # let the smoothing settle
     (face,) = state(page)["faces"]
     assert face["label"] == "happy"
@@ -250,3 +251,17 @@ def test_a_lost_webgl_context_switches_to_wasm(browser, server):
     assert message(page, "backend") == "The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly."
     assert page.input_value("#backend-select") == "wasm"
     page.close()
+
+
+def test_the_seven_class_model_can_be_chosen_and_the_photo_is_analysed_again(page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_function("() => window.mien.state.faces.length === 1")
+    assert len(state(page)["faces"][0]["scores"]) == 4
+    options = page.eval_on_selector_all("#model-select option", "options => options.map(o => [o.value, o.textContent])")
+    assert options[0][0] == "/models/model/" and options[0][1].startswith("angry, happy, neutral, sad (")
+    assert options[1][0] == "/models/model-7/" and options[1][1].startswith("angry, disgust, fear, happy, neutral, sad, surprise (")
+    page.select_option("#model-select", "/models/model-7/")
+    page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 7")
+    assert state(page)["faces"][0]["label"] == "happy"

@@ -31,7 +31,7 @@ VENDOR_FILES = {
 }
 # The peers the benchmarks measure against, served only when BENCHMARK is on.
 BENCHMARK_VENDOR_FILES = {
-    "human-models": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
+    "human-emotion": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
     "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
     "face-api-models": ("@vladmandic/face-api/model", (
         "tiny_face_detector_model-weights_manifest.json",

@@ -224,7 +224,8 @@ def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
             "macro_recall_of_found": metrics["macro_recall"],
             "accuracy_of_all": float((predictions == labels).mean()),
             "face_sizes_px": [int(sizes.min()), int(sizes.max())],
-            "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}}
+            "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}
+            if scales else None}
 
 
 def overlap(a, b) -> float:
@@ -249,9 +250,11 @@ def accuracy_table(results: dict) -> str:
     lines.append(f"Placed into 640x480 frames ({frames['face_sizes_px'][0]}-{frames['face_sizes_px'][1]} px faces), found by "
                  f"the page's detector and cropped by the page's code: detection rate {frames['detection_rate']:.1%}, "
                  f"accuracy {frames['accuracy_of_found']:.1%} of the faces found "
-                 f"({frames['accuracy_of_all']:.1%} of all, a missed face counting as wrong). Measured crop geometry "
-                 f"(true face square against the detector's box, medians): scale {frames['measured_crop_geometry']['scale']:.3f}, "
-                 f"shift_y {frames['measured_crop_geometry']['shift_y']:.3f}.")
+                 f"({frames['accuracy_of_all']:.1%} of all, a missed face counting as wrong).")
+    geometry = frames["measured_crop_geometry"]
+    if geometry:
+        lines.append(f"Measured crop geometry (true face square against the detector's box, medians): "
+                     f"scale {geometry['scale']:.3f}, shift_y {geometry['shift_y']:.3f}.")
     return "\n".join(lines)
 
 

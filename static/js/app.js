@@ -5,7 +5,7 @@
 // {backend, ready, fps, msPerFrame, frames, faces: [{box: [x, y, w, h], label, scores: {name: p}}]}
 // with boxes in the picture's own pixels (not mirrored); frames counts the pictures analysed.
 
-import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
+import { BACKENDS, chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { Camera, cameraErrorMessage } from './camera.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector } from './detector.js';
@@ -90,7 +90,6 @@ async function loadModels() {
 }
 
 async function useBackend(requested) {
-  const wasRunning = camera.active;
   loop += 1; // pause analysis while models move to the new backend
   try {
     const { name, note } = await chooseBackend(tf, requested);
@@ -108,7 +107,13 @@ async function useBackend(requested) {
     showMessage('backend', 'The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly.');
   });
   await loadModels();
-  if (wasRunning) startLoop();
+  resume();
+}
+
+/** After a model or backend change: carry on with the camera, or analyse the photo again. */
+function resume() {
+  if (camera.active) startLoop();
+  else if (!ui.photo.hidden) analyse(ui.photo, { width: ui.photo.width, height: ui.photo.height, smooth: false, mirrored: false });
 }
 
 async function listModels() {
@@ -299,7 +304,7 @@ function wireControls() {
     modelUrl = ui.modelSelect.value;
     loop += 1;
     await loadModels();
-    if (camera.active) startLoop();
+    resume();
   });
   ui.stage.addEventListener('dragover', (event) => { event.preventDefault(); ui.stage.classList.add('dragging'); });
   ui.stage.addEventListener('dragleave', () => ui.stage.classList.remove('dragging'));
@@ -319,7 +324,7 @@ async function main() {
   }
   wireControls();
   const requested = new URLSearchParams(location.search).get('backend') ?? 'auto';
-  ui.backendSelect.value = ['webgl', 'wasm', 'cpu'].includes(requested) ? requested : 'auto';
+  ui.backendSelect.value = BACKENDS.includes(requested) ? requested : 'auto';
   modelUrl = await listModels();
   await useBackend(ui.backendSelect.value);
   ui.cameraToggle.disabled = false;

@@ -8,7 +8,7 @@ import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
 const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
-const HUMAN_EMOTION_URL = '/vendor/human-models/emotion.json';
+const HUMAN_EMOTION_URL = '/vendor/human-emotion/emotion.json';
 const FACE_API_MODELS = '/vendor/face-api-models/';
 const FACE_SIDE = 48;
 
