@@ -152,7 +152,7 @@ def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantizat
     if difference > quantization.max_difference or agreement < quantization.min_agreement:
         raise UserError(
             f"The TF.js model does not compute what Keras computed (max score difference "
-            f"{difference:.2e}, allowed {quantization.max_difference:.0e}; top-1 agreement "
+            f"{difference:.2e}, allowed {quantization.max_difference:g}; top-1 agreement "
             f"{agreement:.1%}, needed {quantization.min_agreement:.0%}); the previous export is kept."
         )
     return {"faces": len(faces), "backend": backend, "max_difference": difference, "top1_agreement": agreement}
