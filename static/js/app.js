@@ -113,7 +113,12 @@ async function useBackend(requested) {
 /** After a model or backend change: carry on with the camera, or analyse the photo again. */
 function resume() {
   if (camera.active) startLoop();
-  else if (!ui.photo.hidden) analyse(ui.photo, { width: ui.photo.width, height: ui.photo.height, smooth: false, mirrored: false });
+  else if (!ui.photo.hidden) analyseShownPhoto();
+}
+
+/** Analyse the shown photo: as it is, not mirrored, without smoothing from earlier frames. */
+function analyseShownPhoto() {
+  return analyse(ui.photo, { width: ui.photo.width, height: ui.photo.height, smooth: false, mirrored: false });
 }
 
 async function listModels() {
@@ -289,7 +294,7 @@ async function analysePhoto(file) {
   ui.photo.getContext('2d').drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   showSource('photo');
-  await analyse(ui.photo, { width, height, smooth: false, mirrored: false });
+  await analyseShownPhoto();
   if (state.faces.length === 0) showMessage('photo', 'No face was found in this photo. Try one where a face looks at the camera.', 'info');
 }
 
