@@ -29,6 +29,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     class_weights: bool = True
     augment: bool = True
+    erase: float = 0.0
+    mixup: float = 0.0
     patience: int = 30
     seed: int = 13
     init_from: str | None = None

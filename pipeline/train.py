@@ -50,6 +50,10 @@ def parse_args(argv=None):
     parser.add_argument("--no-class-weights", dest="class_weights", action="store_false",
                         help="do not weight the loss against class imbalance")
     parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentation")
+    parser.add_argument("--erase", type=float, default=defaults.erase, metavar="P",
+                        help="chance that a training face has a random rectangle replaced by noise (0: never)")
+    parser.add_argument("--mixup", type=float, default=defaults.mixup, metavar="ALPHA",
+                        help="blend pairs of training faces and their labels, shares drawn from Beta(ALPHA, ALPHA) (0: off)")
     parser.add_argument("--patience", type=int, default=defaults.patience,
                         help="stop after this many epochs without a better validation accuracy")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -217,6 +221,45 @@ def augmenter(seed: int):
     )
 
 
+def random_erase(images, chance: float, min_side: float = 0.15, max_side: float = 0.5):
+    """Random erasing: with probability ``chance``, a rectangle of each face (each side 15-50%
+    of the face's) is replaced by uniform noise, so no single region can decide the class."""
+    import tensorflow as tf
+
+    batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+
+    def span(size):  # a random [start, end) per face along an axis of ``size`` pixels, shaped to broadcast
+        size = tf.cast(size, tf.float32)
+        length = tf.random.uniform([batch], min_side, max_side) * size
+        start = tf.random.uniform([batch]) * (size - length)
+        return start[:, None], (start + length)[:, None]
+
+    rows, columns = tf.range(tf.cast(height, tf.float32))[None], tf.range(tf.cast(width, tf.float32))[None]
+    (top, bottom), (left, right) = span(height), span(width)
+    inside_rows = (rows >= top) & (rows < bottom)
+    inside_columns = (columns >= left) & (columns < right)
+    chosen = tf.random.uniform([batch]) < chance
+    mask = inside_rows[:, :, None] & inside_columns[:, None, :] & chosen[:, None, None]
+    return tf.where(mask[..., None], tf.random.uniform(tf.shape(images), 0.0, 255.0), images)
+
+
+def mixup(alpha: float, images, targets, weights):
+    """Mixup: each face is blended with another face of the batch, and so are its one-hot
+    target and loss weight, with a share drawn from Beta(alpha, alpha) per face."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    first, second = tf.random.gamma([batch], alpha), tf.random.gamma([batch], alpha)
+    share = first / (first + second)
+    partner = tf.random.shuffle(tf.range(batch))
+
+    def blend(values):
+        keep = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
+        return keep * values + (1 - keep) * tf.gather(values, partner)
+
+    return blend(images), blend(targets), blend(weights)
+
+
 def training_dataset(split, config: TrainConfig):
     """A shuffled, batched, augmented ``tf.data`` pipeline of (pixels, one-hot label, weight)."""
     import numpy as np
@@ -235,7 +278,12 @@ def training_dataset(split, config: TrainConfig):
         images = tf.cast(images, tf.float32)
         if augment is not None:
             images = tf.clip_by_value(augment(images, training=True), 0.0, 255.0)
-        return images, tf.one_hot(labels, class_count), tf.gather(weight_table, labels)
+        if config.erase > 0:
+            images = random_erase(images, config.erase)
+        targets, weights = tf.one_hot(labels, class_count), tf.gather(weight_table, labels)
+        if config.mixup > 0:
+            images, targets, weights = mixup(config.mixup, images, targets, weights)
+        return images, targets, weights
 
     return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 

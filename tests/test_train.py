@@ -132,3 +132,39 @@ def test_a_run_can_start_from_a_trained_model_with_other_classes(trained_run, da
     config = json.loads((run_dir / "config.json").read_text())
     assert config["width"] == 0.125 and config["head_units"] == 16  # the source's architecture, not --width
     assert read_info(run_dir / "best.keras")["classes"] == ["happy", "sad", "surprise"]
+
+
+def test_random_erasing_blanks_one_rectangle_in_the_chosen_faces():
+    import numpy as np
+    import tensorflow as tf
+
+    faces = tf.fill((200, 48, 48, 1), 100.0)
+    assert np.array_equal(train.random_erase(faces, 0.0).numpy(), faces.numpy())
+    erased = train.random_erase(faces, 1.0).numpy()[..., 0] != 100.0
+    for mask in erased:
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        # one solid rectangle, each side 15-50% of the face (noise equal to 100.0 is vanishingly rare)
+        assert mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].mean() > 0.99
+        assert 6 <= len(rows) <= 25 and 6 <= len(columns) <= 25
+
+
+def test_mixup_blends_faces_targets_and_weights_with_the_same_share():
+    import numpy as np
+    import tensorflow as tf
+
+    values = np.arange(32, dtype="float32") * 8  # face i is a flat image of value 8i, of class i, weight i
+    faces = tf.constant(np.broadcast_to(values[:, None, None, None], (32, 48, 48, 1)))
+    mixed, targets, weights = (tensor.numpy() for tensor in
+                               train.mixup(0.4, faces, tf.eye(32), tf.constant(np.arange(32, dtype="float32"))))
+    assert np.allclose(targets.sum(axis=1), 1.0)
+    assert (targets.max(axis=1) < 0.999).any()  # some faces really are blends
+    assert np.allclose(mixed[:, 0, 0, 0], targets @ values, atol=1e-3)
+    assert np.allclose(weights, targets @ np.arange(32), atol=1e-4)
+    assert np.allclose(mixed, mixed[:, :1, :1, :])  # blends of flat faces stay flat
+
+
+def test_erasing_and_mixup_are_recorded_in_the_run(data, tmp_path):
+    run_dir = tmp_path / "run"
+    train.main(["--data", str(data), "--epochs", "1", *TINY, "--erase", "0.5", "--mixup", "0.2", "--out", str(run_dir)])
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["erase"] == 0.5 and config["mixup"] == 0.2
