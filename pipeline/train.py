@@ -75,6 +75,10 @@ def main(argv=None) -> Path:
     else:
         config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
         parse_classes(config.classes)  # a bad --classes fails before anything is written
+        if not 0 <= config.erase <= 1:
+            raise UserError(f"--erase is a chance between 0 and 1 (got {config.erase}); 0.5 erases half the faces.")
+        if config.mixup < 0:
+            raise UserError(f"--mixup must be 0 (off) or positive (got {config.mixup}); 0.2 is a usual value.")
         run_dir = args.out or RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.classes.replace(',', '-')}"
         if (run_dir / CHECKPOINT).exists():
             raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or choose another --out.")

@@ -163,6 +163,15 @@ def test_mixup_blends_faces_targets_and_weights_with_the_same_share():
     assert np.allclose(mixed, mixed[:, :1, :1, :])  # blends of flat faces stay flat
 
 
+@pytest.mark.parametrize("option, value, message", [("--erase", "1.5", "--erase is a chance between 0 and 1"),
+                                                    ("--mixup", "-0.2", "--mixup must be 0 (off) or positive")])
+def test_an_impossible_erase_or_mixup_is_one_line_and_writes_nothing(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit):
+        train.main([option, value, "--out", str(tmp_path / "run")])
+    assert capsys.readouterr().err.startswith(f"error: {message}")
+    assert not (tmp_path / "run").exists()
+
+
 def test_erasing_and_mixup_are_recorded_in_the_run(data, tmp_path):
     run_dir = tmp_path / "run"
     train.main(["--data", str(data), "--epochs", "1", *TINY, "--erase", "0.5", "--mixup", "0.2", "--out", str(run_dir)])
