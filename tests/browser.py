@@ -58,6 +58,17 @@ def state(page) -> dict:
     return page.evaluate("() => window.mien.state")
 
 
+def analysis_worker(page):
+    """The page's analysis worker, where TF.js runs (its global ``tf`` can be evaluated there)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for worker in page.workers:
+            if worker.url.endswith("/static/js/analysis-worker.js"):
+                return worker
+        time.sleep(0.1)
+    raise AssertionError("the page started no analysis worker")
+
+
 def wait_for_faces(page, count: int = 1, timeout: float = 60_000) -> list[dict]:
     page.wait_for_function(f"() => window.mien.state.faces.length >= {count}", timeout=timeout)
     return state(page)["faces"]

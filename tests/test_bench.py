@@ -8,14 +8,28 @@ from tests.datasets import write_image_folders
 from web import bench
 
 
-def test_speed_times_mien_and_face_api_on_the_same_webcam_frames(tmp_path, capsys):
+def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    bench.main(["speed", "--backends", "wasm", "--frames", "3", "--budget", "2", "--out", str(out)])
-    (row,) = json.loads(out.read_text())["rows"]
-    assert row["backend"] == "wasm"
-    for peer in ("mien", "face_api"):
-        assert row[peer]["faces"] == 1 and row[peer]["frames"] >= 3 and row[peer]["median_ms"] > 0
-    assert "| wasm |" in capsys.readouterr().out
+    bench.main(["speed", "--backends", "wasm", "--seconds", "2", "--warmup", "1", "--frames", "3", "--budget", "2",
+                "--out", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["backend"], row["frame_source"]) for row in rows] == [("wasm", "track"), ("wasm", "bitmap")]
+    for row in rows:
+        for peer in ("mien", "face_api"):
+            live = row[peer]
+            assert live["faces"] == 1 and live["frames"] >= 3 and live["median_ms"] > 0 and live["fps"] > 0
+            assert live["long_tasks_per_s"] >= 0
+        assert row["mien"]["meter"]["msPerFrame"] > 0  # the page's own meter was read
+        assert row["model_only"]["mien"]["median_ms"] > 0 and row["model_only"]["face_api"]["median_ms"] > 0
+    assert "| wasm | camera track streamed to the worker |" in capsys.readouterr().out
+
+
+def test_frames_times_each_way_of_reading_a_shown_webcam_frame(tmp_path):
+    out = tmp_path / "frames.json"
+    bench.main(["frames", "--frames", "3", "--out", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    assert "MediaStreamTrackProcessor in a worker" in [row["way"] for row in rows] and len(rows) == 7
+    assert all(row["frames"] == 3 and row["median_ms"] >= 0 for row in rows)
 
 
 def test_accuracy_compares_mien_with_both_peers_and_writes_the_model_card(tmp_path):

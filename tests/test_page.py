@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import cv2
@@ -12,11 +14,12 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from pipeline.faces import FACE_CROPS, crop_face
-from tests.browser import message, open_page, serving, state, wait_for_faces
+from tests.browser import analysis_worker, message, open_page, serving, state, wait_for_faces
 from web.chromium import camera_flags, chromium, write_camera_clip
 from tests.datasets import astronaut_bgr, several_faces_frame
 from web.bench import astronaut_frame
 
+REPO = Path(__file__).resolve().parents[1]
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
 ASTRONAUT_FACE_CENTRE = (290, 115)
 
@@ -66,14 +69,29 @@ def test_on_a_software_gpu_the_page_runs_on_wasm_and_says_why(page):
     assert current["backend"] == "wasm" and current["ready"]
     assert page.text_content("#backend-name").startswith("WebAssembly · SIMD")
     assert page.evaluate("() => crossOriginIsolated")  # so the wasm backend may use threads
-    assert "software renderer (ANGLE" in message(page, "backend") and "SwiftShader" in message(page, "backend")
+    assert message(page, "backend") == ("WebGL in this browser has no graphics card behind it (it runs in software), "
+                                        "so Mien uses WebAssembly, which is faster here.")
+
+
+def test_the_webgl_backend_names_the_renderer_in_words(browser, server):
+    page, _, _ = open_page(browser, f"{server}/?backend=webgl")
+    assert page.text_content("#backend-name") == "WebGL · software renderer, no graphics card"
+    names = page.evaluate("""async () => {
+        const { gpuName } = await import('/static/js/backend.js');
+        return [gpuName('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0, D3D11)'),
+                gpuName('ANGLE (Intel, Intel(R) UHD Graphics 620 (0x00005917) Direct3D11 vs_5_0 ps_5_0, D3D11)'),
+                gpuName('ANGLE (Apple, ANGLE Metal Renderer: Apple M2, Unspecified Version)'),
+                gpuName('Mali-G78')];
+    }""")
+    assert names == ["NVIDIA GeForce RTX 3060", "Intel(R) UHD Graphics 620", "Apple M2", "Mali-G78"]
+    page.close()
 
 
 @pytest.mark.parametrize("backend", ["webgl", "cpu"])
 def test_backend_in_the_address_forces_that_backend(browser, server, backend):
     page, _, errors = open_page(browser, f"{server}/?backend={backend}")
     assert state(page)["backend"] == backend
-    assert page.evaluate("() => tf.getBackend()") == backend
+    assert analysis_worker(page).evaluate("() => tf.getBackend()") == backend
     assert page.input_value("#backend-select") == backend
     assert errors == []
     page.close()
@@ -105,10 +123,105 @@ def test_the_astronaut_gets_a_box_labelled_happy(page):
 def test_tensors_do_not_leak_over_hundreds_of_frames(page):
     start_camera(page)
     page.wait_for_function("() => window.mien.state.frames >= 20", timeout=60_000)
-    before = page.evaluate("() => tf.memory().numTensors")
+    worker = analysis_worker(page)
+    before = worker.evaluate("() => tf.memory().numTensors")
     start_frame = state(page)["frames"]
     page.wait_for_function(f"() => window.mien.state.frames >= {start_frame + 300}", timeout=180_000)
-    assert page.evaluate("() => tf.memory().numTensors") == before
+    assert worker.evaluate("() => tf.memory().numTensors") == before
+
+
+def test_camera_frames_stream_to_the_worker_and_stop_with_the_camera(page):
+    start_camera(page)
+    wait_for_faces(page)
+    assert state(page)["frameSource"] == "track"  # the camera track itself: the page never reads a frame
+    assert page.evaluate("() => typeof tf") == "undefined"  # no network runs on the page's thread
+    page.wait_for_function("() => window.mien.state.frames >= 30", timeout=60_000)
+    page.click("#camera-toggle")
+    time.sleep(0.5)
+    stopped_at = state(page)["frames"]
+    # Every tensor gets the next id: if the worker made none between two probes, it ran no network.
+    probe = "() => { const tensor = tf.scalar(0); tensor.dispose(); return tensor.id; }"
+    worker = analysis_worker(page)
+    first = worker.evaluate(probe)
+    time.sleep(1.5)
+    assert worker.evaluate(probe) == first + 1
+    assert state(page)["frames"] == stopped_at and state(page)["faces"] == []
+    assert page.text_content("#faces") == "No face in view."
+
+
+def test_without_a_camera_stream_frames_reach_the_worker_as_bitmaps(browser, server):
+    page, _, errors = open_page(browser, f"{server}/?frames=bitmap")
+    start_camera(page)
+    (face,) = wait_for_faces(page)
+    assert state(page)["frameSource"] == "bitmap" and face["label"] == "happy"
+    page.wait_for_function("() => window.mien.state.frames >= 10", timeout=60_000)
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_the_page_fits_a_laptop_and_a_phone_screen_without_sideways_scrolling(browser, server, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(server)
+    page.wait_for_function("() => window.mien && !document.querySelector('#camera-toggle').disabled", timeout=90_000)
+    start_camera(page)
+    wait_for_faces(page)
+    assert page.evaluate("() => [document.documentElement.scrollWidth, window.scrollX]") == [width, 0]
+    select = page.query_selector("#model-select").bounding_box()
+    assert select["x"] + select["width"] <= width  # the model list fits its column
+    page.close()
+
+
+def test_switching_the_model_while_the_camera_runs_restarts_the_smoothing(page):
+    start_camera(page)
+    wait_for_faces(page)
+    page.select_option("#model-select", "/models/model-7/")
+    page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 7")
+    time.sleep(0.5)
+    (face,) = state(page)["faces"]
+    assert all(isinstance(value, float) for value in face["scores"].values())
+    assert sum(face["scores"].values()) == pytest.approx(1, abs=1e-3)
+    assert page.eval_on_selector_all("#faces meter", "meters => meters.length") == 7
+
+
+def test_quick_successive_model_switches_end_on_the_last_choice_with_nothing_leaked(page):
+    start_camera(page)
+    wait_for_faces(page)
+    worker = analysis_worker(page)
+    before = worker.evaluate("() => tf.memory().numTensors")
+    page.evaluate("""() => {
+        const select = document.querySelector('#model-select');
+        for (const url of ['/models/model-7/', '/models/model/', '/models/model-7/', '/models/model/',
+                           '/models/model-7/', '/models/model/']) {
+            select.value = url;
+            select.dispatchEvent(new Event('change'));
+        }
+    }""")
+    page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 4")
+    time.sleep(1)
+    assert len(state(page)["faces"][0]["scores"]) == 4
+    assert worker.evaluate("() => tf.memory().numTensors") == before
+
+
+def test_a_missing_default_model_is_named_with_the_one_used_instead(playwright, clips, tmp_path):
+    shutil.copytree(REPO / "static" / "model-7", tmp_path / "model-7")
+    with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
+        page, _, _ = open_page(browser, url)
+        assert message(page, "default-model") == (
+            f"The default expression model is not available (No model in {tmp_path / 'model'} (metadata.json is missing); "
+            "run python -m exporters.to_tfjs to export one), so Mien uses the 7-class model (angry, disgust, fear, happy, "
+            "neutral, sad, surprise) instead.")
+        page.wait_for_function("() => window.mien.state.ready")
+
+
+def test_after_a_photo_the_speed_line_speaks_of_the_photo(page, tmp_path):
+    start_camera(page)
+    wait_for_faces(page)
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_function("() => document.querySelector('#speed').textContent.startsWith('photo analysed in')")
+    assert "fps" not in page.text_content("#speed")
 
 
 def test_a_dropped_photo_is_analysed_the_same_way(page, tmp_path):
@@ -246,7 +359,7 @@ def test_analysis_pauses_while_the_tab_is_hidden(page):
 def test_a_lost_webgl_context_switches_to_wasm(browser, server):
     page, _, errors = open_page(browser, f"{server}/?backend=webgl")
     assert state(page)["backend"] == "webgl"
-    page.evaluate("() => tf.backend().gpgpu.gl.getExtension('WEBGL_lose_context').loseContext()")
+    analysis_worker(page).evaluate("() => tf.backend().gpgpu.gl.getExtension('WEBGL_lose_context').loseContext()")
     page.wait_for_function("() => window.mien.state.backend === 'wasm' && window.mien.state.ready", timeout=60_000)
     assert message(page, "backend") == "The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly."
     assert page.input_value("#backend-select") == "wasm"

@@ -98,8 +98,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/models.json")
     def models():
-        return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", **summary}
-                        for folder, summary in model_folders(app.config["MODEL_DIR"])])
+        return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", "default": folder == app.config["MODEL_DIR"],
+                         **summary} for folder, summary in model_folders(app.config["MODEL_DIR"])])
 
     @app.get("/models/<name>/<path:filename>")
     def model_files(name, filename):

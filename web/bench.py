@@ -1,6 +1,7 @@
 """Benchmarks against the expression models people use in browsers, in the same headless Chromium.
 
-    python -m web.bench speed      # ms per 640x480 frame: Mien vs face-api, on wasm and WebGL
+    python -m web.bench speed      # the live page vs face-api live: ms per 640x480 frame, fps, long tasks
+    python -m web.bench frames     # what each way of reading a shown webcam frame costs
     python -m web.bench accuracy   # Mien vs Human's and face-api's models on validation faces
 
 Each prints a table and writes its figures to a JSON file (docs/bench/); ``accuracy`` also writes
@@ -16,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,28 +89,89 @@ def summarise(times: list[float]) -> dict:
 
 # --- speed ----------------------------------------------------------------------------------------
 
+# Installed in the live page before its camera starts: records each camera frame's analysis time
+# from the page's own results, and the main thread's long tasks (over 50 ms).
+LIVE_RECORDER = """() => {
+  const record = { times: [], longTasks: 0, faces: 0, recording: false, started: 0 };
+  window.mien.events.addEventListener('result', ({ detail }) => {
+    if (!record.recording || detail.source !== 'camera') return;
+    record.times.push(detail.ms);
+    record.faces = detail.faces.length;
+  });
+  new PerformanceObserver((list) => { if (record.recording) record.longTasks += list.getEntries().length; })
+    .observe({ type: 'longtask' });
+  window.benchRecord = {
+    start() { Object.assign(record, { recording: true, started: performance.now() }); },
+    stop() {
+      record.recording = false;
+      const { msPerFrame, fps, frameSource, backend } = window.mien.state;
+      return { ...record, seconds: (performance.now() - record.started) / 1000, meter: { msPerFrame, fps }, frameSource, backend };
+    },
+  };
+}"""
+FRAME_SOURCES = {"track": "camera track streamed to the worker", "bitmap": "ImageBitmap of the shown video"}
+
 
 def speed(args) -> dict:
     from playwright.sync_api import sync_playwright
 
     server = BenchServer(MODEL_DIR=args.model_dir)
-    results = {"frame": "640x480 fake-webcam video of one face (scikit-image astronaut)", "rows": []}
+    results = {"frame": "640x480 fake-webcam video of one face (scikit-image astronaut)", "seconds": args.seconds,
+               "window": "1280x800", "rows": []}
     try:
         with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright, \
                 chromium(playwright, *camera_flags(write_camera_clip(Path(folder) / "clip.y4m", astronaut_frame()))) as browser:
-            renderer = run_renderer(browser, server.url)
-            results["webgl_renderer"] = renderer
+            results["webgl_renderer"] = run_renderer(browser, server.url)
             for backend in args.backends:
-                print(f"timing {backend} ...", file=sys.stderr)
-                mien = run_in_page(browser, f"{server.url}/bench/mien.html", "mienSpeed", backend, model_url(args), {"frames": args.frames, "budgetMs": args.budget * 1000})
-                peer = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiSpeed", backend, {"frames": args.frames, "budgetMs": args.budget * 1000})
-                results["rows"].append({"backend": backend, "mien": {**summarise(mien["times"]), "faces": mien["faces"]},
-                                        "face_api": {**summarise(peer["times"]), "faces": peer["faces"]}})
+                print(f"face-api live on {backend} ...", file=sys.stderr)
+                peer = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiLive", backend,
+                                   args.seconds, args.warmup)
+                print(f"model only on {backend} ...", file=sys.stderr)
+                budget = {"frames": args.frames, "budgetMs": args.budget * 1000}
+                model_only = {
+                    "mien": summarise(run_in_page(browser, f"{server.url}/bench/mien.html", "mienSpeed", backend,
+                                                  model_url(args), budget)["times"]),
+                    "face_api": summarise(run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiSpeed",
+                                                      backend, budget)["times"]),
+                }
+                for source in args.frame_sources:
+                    print(f"Mien's page live on {backend}, frames by {source} ...", file=sys.stderr)
+                    mien = live_page(browser, server.url, backend, source, args.seconds, args.warmup)
+                    results["rows"].append({"backend": backend, "frame_source": source, "mien": live_summary(mien),
+                                            "face_api": live_summary(peer), "model_only": model_only})
     finally:
         server.close()
     print(speed_table(results))
     write_json(args.out, results)
     return results
+
+
+def live_page(browser, url: str, backend: str, source: str, seconds: float, warmup: float) -> dict:
+    """The page as a visitor uses it: camera started with its button, video shown, its own loop."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"{url}/?backend={backend}&frames={source}")
+        page.wait_for_function("() => window.mien && window.mien.state.backend && !document.querySelector('#camera-toggle').disabled",
+                               timeout=120_000)
+        page.evaluate(LIVE_RECORDER)
+        page.click("#camera-toggle")
+        page.wait_for_function("() => window.mien.state.frames > 0", timeout=120_000)
+        time.sleep(warmup)
+        page.evaluate("() => window.benchRecord.start()")
+        time.sleep(seconds)
+        return page.evaluate("() => window.benchRecord.stop()")
+    finally:
+        page.close()
+
+
+def live_summary(record: dict) -> dict:
+    """Median and p90 ms per frame, frames analysed and long tasks per second, of a live record."""
+    seconds = record["seconds"]
+    summary = {**summarise(record["times"]), "fps": len(record["times"]) / seconds,
+               "long_tasks_per_s": record["longTasks"] / seconds, "faces": record["faces"]}
+    if "meter" in record:
+        summary["meter"] = record["meter"]
+    return summary
 
 
 def run_renderer(browser, url: str) -> str:
@@ -124,14 +187,50 @@ def run_renderer(browser, url: str) -> str:
 
 
 def speed_table(results: dict) -> str:
-    lines = ["| backend | Mien median ms | Mien p90 ms | Mien fps | face-api median ms | face-api p90 ms | Mien faster by |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| backend | frames reach the worker as | Mien median ms | Mien p90 ms | Mien fps | Mien long tasks/s "
+             "| face-api median ms | face-api p90 ms | face-api fps | face-api long tasks/s | Mien faster by "
+             "| model only: Mien / face-api ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in results["rows"]:
-        mien, peer = row["mien"], row["face_api"]
-        lines.append(f"| {row['backend']} | {mien['median_ms']:.1f} | {mien['p90_ms']:.1f} | {1000 / mien['median_ms']:.1f} "
-                     f"| {peer['median_ms']:.1f} | {peer['p90_ms']:.1f} | {peer['median_ms'] / mien['median_ms']:.1f}x |")
-    lines.append(f"\nFrame: {results['frame']}; WebGL renderer: {results['webgl_renderer']}.")
+        mien, peer, alone = row["mien"], row["face_api"], row["model_only"]
+        lines.append(f"| {row['backend']} | {FRAME_SOURCES[row['frame_source']]} | {mien['median_ms']:.1f} | {mien['p90_ms']:.1f} "
+                     f"| {mien['fps']:.1f} | {mien['long_tasks_per_s']:.2f} | {peer['median_ms']:.1f} | {peer['p90_ms']:.1f} "
+                     f"| {peer['fps']:.1f} | {peer['long_tasks_per_s']:.2f} | {peer['median_ms'] / mien['median_ms']:.1f}x "
+                     f"| {alone['mien']['median_ms']:.1f} / {alone['face_api']['median_ms']:.1f} |")
+    lines.append(f"\nLive: {results['seconds']:g} s per run in a {results['window']} window, camera started with the page's "
+                 f"button, video shown. Frame: {results['frame']}; WebGL renderer: {results['webgl_renderer']}.")
     return "\n".join(lines)
+
+
+# --- frames ---------------------------------------------------------------------------------------
+
+
+def frames(args) -> dict:
+    """What each way of reading a shown webcam video's pixels costs per frame."""
+    from playwright.sync_api import sync_playwright
+
+    server = BenchServer()
+    results = {"frame": "640x480 fake-webcam video, shown mirrored as on the page", "rows": []}
+    try:
+        with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright, \
+                chromium(playwright, *camera_flags(write_camera_clip(Path(folder) / "clip.y4m", astronaut_frame()))) as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{server.url}/bench/frames.html")
+            page.wait_for_function("() => window.bench !== undefined")
+            for way in page.evaluate("() => window.bench.ways"):
+                print(f"{way} ...", file=sys.stderr)
+                record = page.evaluate("([way, frames]) => window.bench.measure(way, frames)", [way, args.frames])
+                results["rows"].append({"way": way, **summarise(record["times"]),
+                                        "long_tasks_per_s": record["longTasks"] / record["seconds"]})
+            page.close()
+    finally:
+        server.close()
+    lines = ["| way | median ms | p90 ms | long tasks/s |", "|---|---:|---:|---:|"]
+    lines += [f"| {row['way']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['long_tasks_per_s']:.2f} |"
+              for row in results["rows"]]
+    print("\n".join(lines))
+    write_json(args.out, results)
+    return results
 
 
 # --- accuracy ---------------------------------------------------------------------------------------
@@ -276,12 +375,20 @@ def write_json(path: Path, results: dict) -> None:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m web.bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    timing = commands.add_parser("speed", help="ms per 640x480 frame, Mien vs face-api")
+    timing = commands.add_parser("speed", help="the live page vs face-api live: ms per frame, fps, long tasks")
     timing.add_argument("--backends", nargs="+", default=["wasm", "webgl"], choices=["wasm", "webgl", "cpu"])
-    timing.add_argument("--frames", type=int, default=100, help="frames timed per run (default: 100)")
-    timing.add_argument("--budget", type=float, default=60, help="at most this many seconds per run (default: 60)")
+    timing.add_argument("--frame-sources", nargs="+", default=list(FRAME_SOURCES), choices=list(FRAME_SOURCES),
+                        help="how camera frames reach the page's worker (default: both)")
+    timing.add_argument("--seconds", type=float, default=20, help="seconds each live run is measured (default: 20)")
+    timing.add_argument("--warmup", type=float, default=3, help="seconds of each live run before measuring (default: 3)")
+    timing.add_argument("--frames", type=int, default=50, help="frames timed per model-only run (default: 50)")
+    timing.add_argument("--budget", type=float, default=30, help="at most this many seconds per model-only run (default: 30)")
     timing.add_argument("--out", type=Path, default=BENCH_DOCS / "speed.json")
     timing.set_defaults(run=speed)
+    reading = commands.add_parser("frames", help="what each way of reading a shown webcam frame costs")
+    reading.add_argument("--frames", type=int, default=60, help="frames timed per way (default: 60)")
+    reading.add_argument("--out", type=Path, default=BENCH_DOCS / "frames.json")
+    reading.set_defaults(run=frames)
     quality = commands.add_parser("accuracy", help="Mien vs Human and face-api on validation faces")
     quality.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set (default: {DEFAULT_DATA})")
     quality.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])

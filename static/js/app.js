@@ -1,21 +1,20 @@
 // Mien's page: webcam or photo in, a box, a label and a bar per class for every face out.
 // Everything runs in this tab with TensorFlow.js; no picture leaves the device.
 //
-// The live state is exposed for tests and benchmarks as window.mien.state:
-// {backend, ready, fps, msPerFrame, frames, faces: [{box: [x, y, w, h], label, scores: {name: p}}]}
+// The networks run in a worker (analysis-worker.js). This thread shows the video, draws the
+// newest result over it when the display next refreshes, and keeps the controls responsive.
+//
+// The live state is exposed for tests, benchmarks and embedding pages as window.mien.state:
+// {backend, ready, fps, msPerFrame, frames, frameSource, faces: [{box: [x, y, w, h], label, scores: {name: p}}]}
 // with boxes in the picture's own pixels (not mirrored); frames counts the pictures analysed.
+// window.mien.events dispatches a 'result' event per analysed picture, its detail
+// {source: 'camera' | 'photo', faces, width, height, ms} (ms: the worker's time for it).
 
-import { BACKENDS, chooseBackend, describeBackend, watchContextLoss } from './backend.js';
+import { Analyser, frameSource } from './analyser.js';
+import { BACKENDS, webglRenderer } from './backend.js';
 import { Camera, cameraErrorMessage } from './camera.js';
-import { ExpressionModel } from './classifier.js';
-import { FaceDetector } from './detector.js';
 import { clearOverlay, drawFaces } from './overlay.js';
-import { readPixels } from './pixels.js';
-import { FaceTracker } from './tracker.js';
 
-const { tf } = window;
-const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
-const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 const MAX_PHOTO_SIDE = 1280;
 
 const $ = (id) => document.getElementById(id);
@@ -26,17 +25,14 @@ const ui = {
   backendName: $('backend-name'), speed: $('speed'), faces: $('faces'),
 };
 
-const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, faces: [] };
-window.mien = { state };
+const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, frameSource: null, faces: [] };
+window.mien = { state, events: new EventTarget() };
 
-let detector = null;
-let expressionModel = null;
-let modelUrl = null;
-let loop = 0; // increases whenever the running analysis loop must stop
-let busy = false;
-const tracker = new FaceTracker();
-const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
-const timings = [];
+const analyser = new Analyser(onWorkerMessage);
+const renderer = webglRenderer(); // read here: the browser's WebGL settings apply to the page, not always to workers
+let session = 0; // increases with every camera start and stop: results of an older one are dropped
+let shown = null; // the newest result, drawn at the next display refresh
+let drawPending = false;
 const camera = new Camera(ui.video, {
   onEnded: () => {
     stopCamera();
@@ -45,7 +41,7 @@ const camera = new Camera(ui.video, {
   },
 });
 
-// --- messages: one per topic (backend, model, camera, photo, analysis), so none hides another ---
+// --- messages: one per topic (backend, model, default-model, camera, photo, analysis), so none hides another
 
 function showMessage(topic, text, kind = 'error') {
   let line = ui.messages.querySelector(`[data-topic="${topic}"]`);
@@ -62,65 +58,54 @@ function clearMessage(topic) {
   ui.messages.querySelector(`[data-topic="${topic}"]`)?.remove();
 }
 
-// --- models and backends ------------------------------------------------------------------------
-
-async function loadModels() {
-  state.ready = false;
-  detector?.dispose();
-  expressionModel?.dispose();
-  detector = null;
-  expressionModel = null;
-  try {
-    detector = await FaceDetector.load(tf, DETECTOR_URL);
-  } catch (error) {
-    console.error(error);
-    showMessage('model', 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run npm ci there).');
-    return;
-  }
-  if (!modelUrl) return; // no expression model: boxes only, and the message says why
-  try {
-    expressionModel = await ExpressionModel.load(tf, modelUrl);
-    clearMessage('model');
-  } catch (error) {
-    console.error(error);
-    showMessage('model', `The expression model at ${modelUrl} could not be loaded (${error.message}). Faces are still found; export the model again on the server.`);
-    return;
-  }
-  state.ready = true;
+function onWorkerMessage(message) {
+  if (message.type === 'result') showResult(message);
+  else if (message.type === 'backend') showBackend(message);
+  else if (message.type === 'error') showMessage(message.topic, `Analysing the picture failed (${message.message}); try another backend.`);
 }
 
+// --- models and backends ------------------------------------------------------------------------
+
 async function useBackend(requested) {
-  loop += 1; // pause analysis while models move to the new backend
+  state.ready = false;
   try {
-    const { name, note } = await chooseBackend(tf, requested);
-    state.backend = name;
-    ui.backendName.textContent = await describeBackend(tf);
-    if (note) showMessage('backend', note, 'info');
-    else clearMessage('backend');
+    showBackend(await analyser.request('backend', { requested, renderer, url: ui.modelSelect.value || null }));
   } catch (error) {
     showMessage('backend', `${error.message} Try another browser.`);
     return;
   }
-  watchContextLoss(tf, async () => {
-    ui.backendSelect.value = 'wasm';
-    await useBackend('wasm');
-    showMessage('backend', 'The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly.');
-  });
-  await loadModels();
   resume();
 }
 
-/** After a model or backend change: carry on with the camera, or analyse the photo again. */
+function showBackend({ name, description, note, classes, problem }) {
+  state.backend = name;
+  ui.backendName.textContent = description;
+  if (ui.backendSelect.value !== 'auto') ui.backendSelect.value = name;
+  if (note) showMessage('backend', note, 'info');
+  else clearMessage('backend');
+  showModel({ classes, problem });
+}
+
+function showModel({ classes, problem }) {
+  if (problem) showMessage('model', problem);
+  else if (classes) clearMessage('model');
+  state.ready = Boolean(classes) && !problem;
+}
+
+async function useModel(url) {
+  state.ready = false;
+  const answer = await analyser.request('model', { url });
+  if (answer.superseded) return; // a later choice is being loaded
+  showModel(answer);
+  resume();
+}
+
+/** After a model or backend change, analyse the shown photo again (the camera carries on by itself). */
 function resume() {
-  if (camera.active) startLoop();
-  else if (!ui.photo.hidden) analyseShownPhoto();
+  if (!camera.active && !ui.photo.hidden) analyseShownPhoto();
 }
 
-/** Analyse the shown photo: as it is, not mirrored, without smoothing from earlier frames. */
-function analyseShownPhoto() {
-  return analyse(ui.photo, { width: ui.photo.width, height: ui.photo.height, smooth: false, mirrored: false });
-}
-
+/** The models the server offers, in the model list; resolves to the URL of the one to use. */
 async function listModels() {
   try {
     const models = await (await fetch('/models.json')).json();
@@ -129,119 +114,111 @@ async function listModels() {
       model.url,
     )));
     ui.modelSelect.disabled = models.length < 2;
-    if (models.length > 0) return models[0].url;
-    const health = await (await fetch('/healthz')).json();
-    showMessage('model', `No expression model is installed on this server: ${health.model.problem} Faces are still found.`);
+    if (models[0]?.default) return models[0].url;
+    const { problem } = (await (await fetch('/healthz')).json()).model;
+    if (models.length > 0) {
+      showMessage('default-model', `The default expression model is not available (${problem.replace(/\.$/, '')}), so Mien uses the ${models[0].classes.length}-class model (${models[0].classes.join(', ')}) instead.`);
+      return models[0].url;
+    }
+    showMessage('model', `No expression model is installed on this server: ${problem} Faces are still found.`);
   } catch (error) {
     showMessage('model', `The server could not list its models (${error.message}); reload the page once it runs again.`);
   }
   return null;
 }
 
-// --- analysis -----------------------------------------------------------------------------------
+// --- results ------------------------------------------------------------------------------------
 
-/** Find and classify the faces in a video or canvas; update the overlay, the list and the state. */
-async function analyse(source, { width, height, smooth, mirrored }) {
-  if (!detector || busy) return;
-  busy = true;
-  const started = performance.now();
-  let found;
-  try {
-    const pixels = await readPixels(source, width, height, pictureCopy); // read once, used by both
-    const boxes = await detector.detect(pixels);
-    const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
-    found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] }));
-  } finally {
-    busy = false;
-  }
-  const faces = (smooth ? tracker.update(found) : found).map(describeFace);
-  recordTiming(performance.now() - started);
+function showResult(result) {
+  if (result.source === 'camera' && (result.session !== session || !camera.active)) return;
   state.frames += 1;
-  state.faces = faces;
-  drawFaces(ui.overlay, faces, { width, height, mirrored });
+  state.faces = result.faces;
+  if (result.source === 'camera') {
+    Object.assign(state, { fps: result.fps, msPerFrame: result.msPerFrame });
+    ui.speed.textContent = `${result.fps.toFixed(1)} fps · ${result.msPerFrame.toFixed(0)} ms per frame`;
+  } else {
+    ui.speed.textContent = `photo analysed in ${result.ms.toFixed(0)} ms`;
+  }
+  shown = result;
+  window.mien.events.dispatchEvent(new CustomEvent('result', { detail: result }));
+  if (!drawPending) {
+    drawPending = true;
+    requestAnimationFrame(draw);
+  }
+}
+
+function draw() {
+  drawPending = false;
+  if (!shown) return;
+  const { faces, width, height, source } = shown;
+  drawFaces(ui.overlay, faces, { width, height, mirrored: source === 'camera' });
   renderFaceList(faces);
 }
 
-function describeFace({ box, scores }) {
-  const face = { box: box.map(Math.round), label: null, scores: {} };
-  if (scores && expressionModel) {
-    expressionModel.classes.forEach((name, index) => { face.scores[name] = scores[index]; });
-    face.label = expressionModel.classes[scores.indexOf(Math.max(...scores))];
-  }
-  return face;
-}
-
-function recordTiming(milliseconds) {
-  timings.push({ at: performance.now(), milliseconds });
-  if (timings.length > TIMING_WINDOW) timings.shift();
-  const sorted = timings.map((timing) => timing.milliseconds).sort((a, b) => a - b);
-  state.msPerFrame = sorted[Math.floor(sorted.length / 2)];
-  const span = timings.at(-1).at - timings[0].at;
-  state.fps = span > 0 ? (1000 * (timings.length - 1)) / span : 0;
-  ui.speed.textContent = `${state.fps.toFixed(1)} fps · ${state.msPerFrame.toFixed(0)} ms per frame`;
-}
-
-function renderFaceList(faces) {
+function renderFaceList(faces, empty = camera.active ? 'No face in view.' : 'No face found in this photo.') {
   if (faces.length === 0) {
-    ui.faces.replaceChildren(Object.assign(document.createElement('li'), {
-      className: 'empty', textContent: camera.active ? 'No face in view.' : 'No face found in this photo.',
-    }));
+    delete ui.faces.dataset.layout;
+    ui.faces.replaceChildren(Object.assign(document.createElement('li'), { className: 'empty', textContent: empty }));
     return;
   }
-  ui.faces.replaceChildren(...faces.map((face, index) => {
-    const item = document.createElement('li');
-    const title = document.createElement('div');
-    title.append(`Face ${index + 1}: `, Object.assign(document.createElement('span'), {
-      className: 'label', textContent: face.label ?? 'no expression model',
-    }));
-    item.append(title);
-    for (const [name, probability] of Object.entries(face.scores)) {
-      const bar = document.createElement('div');
-      bar.className = 'bar';
-      bar.append(name, Object.assign(document.createElement('meter'), { min: 0, max: 1, value: probability }),
-        Object.assign(document.createElement('span'), { className: 'value', textContent: `${Math.round(probability * 100)}%` }));
-      item.append(bar);
-    }
-    return item;
-  }));
-}
-
-// --- the camera loop, driven by the video's frames -------------------------------------------------
-
-function startLoop() {
-  const id = ++loop;
-  const next = () => {
-    if (id !== loop || !camera.active || document.hidden) return;
-    if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) ui.video.requestVideoFrameCallback(step);
-    else requestAnimationFrame(step);
-  };
-  const step = async () => {
-    if (id !== loop) return;
-    if (ui.video.readyState >= 2) {
-      try {
-        await analyse(ui.video, { width: ui.video.videoWidth, height: ui.video.videoHeight, smooth: true, mirrored: true });
-      } catch (error) {
-        console.error(error);
-        showMessage('analysis', `Analysing the picture failed (${error.message}); try another backend.`);
+  // The list is rebuilt only when faces or classes change; otherwise its values are updated.
+  const layout = `${faces.length}:${Object.keys(faces[0].scores).join()}`;
+  if (ui.faces.dataset.layout !== layout) {
+    ui.faces.dataset.layout = layout;
+    ui.faces.replaceChildren(...faces.map((face, index) => {
+      const item = document.createElement('li');
+      const title = document.createElement('div');
+      title.append(`Face ${index + 1}: `, Object.assign(document.createElement('span'), { className: 'label' }));
+      item.append(title);
+      for (const name of Object.keys(face.scores)) {
+        const bar = document.createElement('div');
+        bar.className = 'bar';
+        bar.append(name, Object.assign(document.createElement('meter'), { min: 0, max: 1 }),
+          Object.assign(document.createElement('span'), { className: 'value' }));
+        item.append(bar);
       }
-    }
-    next();
-  };
-  next();
+      return item;
+    }));
+  }
+  faces.forEach((face, index) => {
+    const item = ui.faces.children[index];
+    item.querySelector('.label').textContent = face.label ?? 'no expression model';
+    Object.values(face.scores).forEach((probability, row) => {
+      const bar = item.querySelectorAll('.bar')[row];
+      bar.querySelector('meter').value = probability;
+      bar.querySelector('.value').textContent = `${Math.round(probability * 100)}%`;
+    });
+  });
 }
+
+function clearResults() {
+  shown = null;
+  state.faces = [];
+  clearOverlay(ui.overlay);
+  renderFaceList([], 'No face in view.');
+}
+
+// --- the camera ------------------------------------------------------------------------------------
 
 async function startCamera() {
   clearMessage('camera');
   clearMessage('photo');
   ui.cameraToggle.disabled = true;
   try {
-    const deviceId = await camera.start(ui.cameraSelect.value || undefined);
+    if (camera.active) stopCamera();
+    const track = await camera.start(ui.cameraSelect.value || undefined);
     showSource('video');
-    tracker.reset();
-    timings.length = 0;
+    clearResults();
+    session += 1;
+    state.frameSource = frameSource();
+    if (state.frameSource === 'track') {
+      const { readable } = new MediaStreamTrackProcessor({ track });
+      await analyser.request('camera', { readable, session }, [readable]);
+    } else {
+      postFrames(session);
+    }
     ui.cameraToggle.textContent = 'Stop camera';
-    await refreshCameraList(deviceId);
-    startLoop();
+    await refreshCameraList(track.getSettings().deviceId);
   } catch (error) {
     console.warn(error);
     showMessage('camera', cameraErrorMessage(error));
@@ -250,12 +227,31 @@ async function startCamera() {
   }
 }
 
+/** Where camera frames cannot be streamed to the worker: post it a bitmap whenever it is free. */
+function postFrames(id) {
+  const step = async () => {
+    if (id !== session || document.hidden) return; // stopped, or hidden: visibilitychange restarts it
+    if (ui.video.readyState >= 2) {
+      try {
+        const bitmap = await createImageBitmap(ui.video);
+        showResult(await analyser.request('frame', { bitmap, session: id }, [bitmap]));
+      } catch (error) {
+        console.error(error);
+        showMessage('analysis', `Analysing the picture failed (${error.message}); try another backend.`);
+      }
+    }
+    if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) ui.video.requestVideoFrameCallback(step);
+    else requestAnimationFrame(step);
+  };
+  step();
+}
+
 function stopCamera() {
-  loop += 1;
+  session += 1;
   camera.stop();
+  analyser.request('stop');
   ui.cameraToggle.textContent = 'Start camera';
-  clearOverlay(ui.overlay);
-  state.faces = [];
+  clearResults();
   showSource(null);
 }
 
@@ -293,9 +289,20 @@ async function analysePhoto(file) {
   Object.assign(ui.photo, { width, height });
   ui.photo.getContext('2d').drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
+  clearResults();
   showSource('photo');
   await analyseShownPhoto();
   if (state.faces.length === 0) showMessage('photo', 'No face was found in this photo. Try one where a face looks at the camera.', 'info');
+}
+
+/** Analyse the shown photo: as it is, not mirrored, without smoothing from earlier frames. */
+async function analyseShownPhoto() {
+  try {
+    const bitmap = await createImageBitmap(ui.photo);
+    showResult(await analyser.request('photo', { bitmap }, [bitmap]));
+  } catch (error) {
+    showMessage('photo', `The photo could not be analysed (${error.message}); try another backend.`);
+  }
 }
 
 // --- start --------------------------------------------------------------------------------------
@@ -305,12 +312,7 @@ function wireControls() {
   ui.cameraSelect.addEventListener('change', () => { if (camera.active) startCamera(); });
   ui.photoInput.addEventListener('change', () => analysePhoto(ui.photoInput.files[0]));
   ui.backendSelect.addEventListener('change', () => useBackend(ui.backendSelect.value));
-  ui.modelSelect.addEventListener('change', async () => {
-    modelUrl = ui.modelSelect.value;
-    loop += 1;
-    await loadModels();
-    resume();
-  });
+  ui.modelSelect.addEventListener('change', () => useModel(ui.modelSelect.value));
   ui.stage.addEventListener('dragover', (event) => { event.preventDefault(); ui.stage.classList.add('dragging'); });
   ui.stage.addEventListener('dragleave', () => ui.stage.classList.remove('dragging'));
   ui.stage.addEventListener('drop', (event) => {
@@ -318,19 +320,19 @@ function wireControls() {
     ui.stage.classList.remove('dragging');
     analysePhoto(event.dataTransfer.files[0]);
   });
-  document.addEventListener('visibilitychange', () => { if (!document.hidden && camera.active) startLoop(); });
+  document.addEventListener('visibilitychange', () => {
+    analyser.request('pause', { hidden: document.hidden });
+    if (!document.hidden && camera.active && state.frameSource === 'bitmap') postFrames(session);
+  });
   navigator.mediaDevices?.addEventListener?.('devicechange', () => refreshCameraList());
 }
 
 async function main() {
-  if (!tf) {
-    showMessage('backend', 'TensorFlow.js did not load, so nothing can be analysed. The server may lack its npm packages (run npm ci there).');
-    return;
-  }
   wireControls();
   const requested = new URLSearchParams(location.search).get('backend') ?? 'auto';
   ui.backendSelect.value = BACKENDS.includes(requested) ? requested : 'auto';
-  modelUrl = await listModels();
+  const modelUrl = await listModels();
+  if (modelUrl) ui.modelSelect.value = modelUrl;
   await useBackend(ui.backendSelect.value);
   ui.cameraToggle.disabled = false;
   refreshCameraList();

@@ -1,11 +1,13 @@
 // Choosing the TF.js backend: WebGL on a real GPU; WebAssembly (SIMD, threaded when the page is
 // cross-origin isolated) when WebGL is missing, fails or is a software renderer; plain JS last.
+// The page reads the renderer (webglRenderer), where the browser's settings about WebGL apply;
+// the analysis worker, where TF.js runs, chooses with it.
 
 export const BACKENDS = ['webgl', 'wasm', 'cpu'];
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
 
-/** The GPU's name as WebGL reports it, or null when this browser has no WebGL. */
+/** The GPU's name as WebGL reports it, or null when this browser has no WebGL (on the page). */
 export function webglRenderer() {
   const canvas = document.createElement('canvas');
   const gl = canvas.getContext('webgl2') || canvas.getContext('webgl');
@@ -18,16 +20,28 @@ export function webglRenderer() {
 
 export const isSoftwareRenderer = (renderer) => SOFTWARE_RENDERERS.test(renderer);
 
+/**
+ * The graphics card in words, from WebGL's renderer string: "NVIDIA GeForce RTX 3060" out of
+ * "ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0, D3D11)".
+ */
+export function gpuName(renderer) {
+  if (isSoftwareRenderer(renderer)) return 'software renderer, no graphics card';
+  const angle = /^ANGLE \((.*)\)$/.exec(renderer);
+  if (!angle) return renderer;
+  const device = angle[1].split(', ')[1] ?? angle[1];
+  return device.replace(/^ANGLE Metal Renderer: /, '').replace(/ \(0x[0-9a-f]+\)/i, '')
+    .replace(/ (Direct3D|OpenGL|Vulkan).*$/, '').trim();
+}
+
 /** The order to try backends in, and why, when the visitor has not chosen one. */
-export function automaticOrder() {
-  const renderer = webglRenderer();
+export function automaticOrder(renderer) {
   if (renderer === null) {
     return { order: ['wasm', 'cpu'], note: 'This browser has no WebGL, so Mien runs on WebAssembly (CPU).' };
   }
   if (isSoftwareRenderer(renderer)) {
     return {
       order: ['wasm', 'webgl', 'cpu'],
-      note: `WebGL here is a software renderer (${renderer}); WebAssembly is faster, so Mien uses it.`,
+      note: 'WebGL in this browser has no graphics card behind it (it runs in software), so Mien uses WebAssembly, which is faster here.',
     };
   }
   return { order: ['webgl', 'wasm', 'cpu'], note: null };
@@ -45,13 +59,14 @@ async function trySetBackend(tf, name) {
 }
 
 /**
- * Switch TF.js to `requested` ('auto' or one of BACKENDS), falling back along the way.
- * Resolves to {name, note}: the backend in use and a sentence for the visitor, or null.
+ * Switch TF.js to `requested` ('auto' or one of BACKENDS), falling back along the way; `renderer`
+ * is the page's webglRenderer() (null: no WebGL). Resolves to {name, note}: the backend in use
+ * and a sentence for the visitor, or null.
  */
-export async function chooseBackend(tf, requested = 'auto') {
+export async function chooseBackend(tf, requested, renderer) {
   tf.wasm?.setWasmPaths(WASM_FILES);
-  let { order, note } = automaticOrder();
-  if (BACKENDS.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
+  let { order, note } = automaticOrder(renderer);
+  if (order.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
   for (const name of order) {
     if (await trySetBackend(tf, name)) {
       const fellBack = BACKENDS.includes(requested) && name !== requested;
@@ -63,9 +78,9 @@ export async function chooseBackend(tf, requested = 'auto') {
 }
 
 /** A short description of the running backend: the GPU, or the wasm features. */
-export async function describeBackend(tf) {
+export async function describeBackend(tf, renderer) {
   const name = tf.getBackend();
-  if (name === 'webgl') return `WebGL · ${webglRenderer() ?? 'GPU'}`;
+  if (name === 'webgl') return `WebGL · ${gpuName(renderer ?? 'GPU')}`;
   if (name === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     const threaded = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && self.crossOriginIsolated;

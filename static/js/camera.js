@@ -19,7 +19,7 @@ export class Camera {
       .map((device, index) => ({ deviceId: device.deviceId, label: device.label || `Camera ${index + 1}` }));
   }
 
-  /** Open camera `deviceId` (or the default) and play it in the video element. */
+  /** Open camera `deviceId` (or the default) and play it in the video element; resolves to its track. */
   async start(deviceId) {
     if (!navigator.mediaDevices?.getUserMedia) {
       throw Object.assign(new Error('no getUserMedia'), { name: 'InsecureContextError' });
@@ -36,7 +36,7 @@ export class Camera {
     });
     this.video.srcObject = this.stream;
     await this.video.play();
-    return track.getSettings().deviceId;
+    return track;
   }
 
   stop() {

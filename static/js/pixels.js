@@ -53,33 +53,28 @@ export class Pixels {
     return new Pixels({ width, height, kind: 'rgba', planes: [data], strides: [width * 4] });
   }
 
-  /** Pixels of a playing video's current frame, without converting it to RGB; null if unreadable. */
-  static async fromVideoFrame(video) {
-    if (typeof VideoFrame === 'undefined') return null;
-    let frame;
-    try {
-      frame = new VideoFrame(video);
-      const { format, visibleRect: rect } = frame;
-      if (!['NV12', 'I420', ...Object.keys(PACKED)].includes(format)) return null;
-      const buffer = new Uint8Array(frame.allocationSize({ rect }));
-      const layout = await frame.copyTo(buffer, { rect });
-      const planes = layout.map(({ offset }, index) => buffer.subarray(offset, layout[index + 1]?.offset ?? buffer.length));
-      const strides = layout.map(({ stride }) => stride);
-      const size = { width: rect.width, height: rect.height };
-      if (PACKED[format]) return new Pixels({ ...size, kind: 'rgba', planes, strides, order: PACKED[format] });
-      const matrix = frame.colorSpace?.matrix === 'bt709' ? 'bt709' : 'bt601';
-      const range = frame.colorSpace?.fullRange ? 'full' : 'limited';
-      const chromaPlanes = format === 'NV12' ? [planes[1], planes[1].subarray(1)] : [planes[1], planes[2]];
-      const chromaStrides = format === 'NV12' ? [strides[1], strides[1]] : [strides[1], strides[2]];
-      return new Pixels({
-        ...size, kind: 'yuv', planes: [planes[0], ...chromaPlanes], strides: [strides[0], ...chromaStrides],
-        chroma: format === 'NV12' ? 2 : 1, conversion: YUV_TO_RGB[`${matrix} ${range}`],
-      });
-    } catch {
-      return null;
-    } finally {
-      frame?.close();
-    }
+  /**
+   * Pixels of a WebCodecs VideoFrame (a camera track's frame), read in its own layout without
+   * converting it to RGB; null if the layout is one this code does not read. The caller closes
+   * the frame.
+   */
+  static async fromVideoFrame(frame) {
+    const { format, visibleRect: rect } = frame;
+    if (!['NV12', 'I420', ...Object.keys(PACKED)].includes(format)) return null;
+    const buffer = new Uint8Array(frame.allocationSize({ rect }));
+    const layout = await frame.copyTo(buffer, { rect });
+    const planes = layout.map(({ offset }, index) => buffer.subarray(offset, layout[index + 1]?.offset ?? buffer.length));
+    const strides = layout.map(({ stride }) => stride);
+    const size = { width: rect.width, height: rect.height };
+    if (PACKED[format]) return new Pixels({ ...size, kind: 'rgba', planes, strides, order: PACKED[format] });
+    const matrix = frame.colorSpace?.matrix === 'bt709' ? 'bt709' : 'bt601';
+    const range = frame.colorSpace?.fullRange ? 'full' : 'limited';
+    const chromaPlanes = format === 'NV12' ? [planes[1], planes[1].subarray(1)] : [planes[1], planes[2]];
+    const chromaStrides = format === 'NV12' ? [strides[1], strides[1]] : [strides[1], strides[2]];
+    return new Pixels({
+      ...size, kind: 'yuv', planes: [planes[0], ...chromaPlanes], strides: [strides[0], ...chromaStrides],
+      chroma: format === 'NV12' ? 2 : 1, conversion: YUV_TO_RGB[`${matrix} ${range}`],
+    });
   }
 
   /**
@@ -188,11 +183,23 @@ export class Pixels {
   }
 }
 
-/** The pixels of a video (its current frame), image or canvas, read once. */
-export async function readPixels(source, width, height, context) {
-  if (source instanceof HTMLVideoElement) {
-    const pixels = await Pixels.fromVideoFrame(source);
-    if (pixels) return pixels;
+/**
+ * The pixels of a VideoFrame, ImageBitmap, canvas or video (its current frame), read once;
+ * `context` is a 2D context (willReadFrequently) for the pictures that must be drawn to be read.
+ */
+export async function readPixels(source, context) {
+  const isFrame = typeof VideoFrame !== 'undefined' && source instanceof VideoFrame;
+  const isVideo = typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement;
+  if (isFrame || (isVideo && typeof VideoFrame !== 'undefined')) {
+    const frame = isFrame ? source : new VideoFrame(source);
+    try {
+      const pixels = await Pixels.fromVideoFrame(frame);
+      if (pixels) return pixels;
+    } finally {
+      if (frame !== source) frame.close();
+    }
   }
+  const width = source.displayWidth ?? source.videoWidth ?? source.width;
+  const height = source.displayHeight ?? source.videoHeight ?? source.height;
   return Pixels.fromCanvas(context, source, width, height);
 }
