@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.browser import serving
 from web import SECURITY_HEADERS, create_app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,3 +124,116 @@ def test_starting_without_a_model_says_so_on_the_console(tmp_path):
         process.wait()
     assert first_line.startswith(f"error: No model in {tmp_path / 'nothing'}")
     assert "The page will say so too." in first_line
+
+
+def test_others_are_answered_while_110_slow_clients_are_held(tmp_path):
+    with serving("--request-timeout", "60") as url:
+        port = int(url.rsplit(":", 1)[1])
+        stop = threading.Event()
+        clients = []
+        for _ in range(110):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            clients.append(client)
+
+        def trickle():  # one more header line every second, the request never finished
+            while not stop.wait(1):
+                for client in clients:
+                    client.sendall(b"X-Slow: 1\r\n")
+
+        threading.Thread(target=trickle, daemon=True).start()
+        try:
+            time.sleep(1.5)
+            started = time.monotonic()
+            with urllib.request.urlopen(f"{url}/healthz", timeout=20) as response:
+                assert response.status == 200
+            assert time.monotonic() - started < 5
+        finally:
+            stop.set()
+            for client in clients:
+                client.close()
+
+
+def test_a_request_that_never_finishes_arriving_is_cut_off():
+    with serving("--request-timeout", "2") as url:
+        client = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+        client.settimeout(0.5)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 10 and not closed:
+            try:
+                client.sendall(b"X-Slow: 1\r\n")
+                closed = client.recv(1024) == b""
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+        client.close()
+        assert closed and time.monotonic() - started < 8
+
+
+def test_dotfiles_and_links_out_of_the_served_folders_are_refused(tmp_path):
+    static = tmp_path / "static"
+    (static / "css").mkdir(parents=True)
+    (static / "index.html").write_text("<!doctype html>")
+    (static / "css" / "site.css").write_text("body {}")
+    (static / ".env").write_text("SECRET=1")
+    (static / ".git").mkdir()
+    (static / ".git" / "config").write_text("[core]")
+    (tmp_path / "outside.txt").write_text("not for the web")
+    os.symlink(tmp_path / "outside.txt", static / "outside.txt")
+    os.symlink("/etc/passwd", static / "passwd")
+    os.symlink(static / "css" / "site.css", static / "same.css")  # a link that stays inside is fine
+    client = create_app({"STATIC_DIR": static}).test_client()
+    for path in ("/static/.env", "/static/.git/config", "/static/outside.txt", "/static/passwd"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/static/css/site.css").data == b"body {}"
+    assert client.get("/static/same.css").data == b"body {}"
+
+
+def test_a_redirect_points_within_the_site_whatever_host_was_named(client):
+    response = client.get("/static//css/mien.css?v=1", headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == "/static/css/mien.css?v=1"
+
+
+def test_healthz_finds_a_weight_file_cut_short(tmp_path):
+    model = copy_model(tmp_path / "model")
+    shard = model / "group1-shard1of1.bin"
+    shard.write_bytes(shard.read_bytes()[:-1000])
+    response = create_app({"MODEL_DIR": model}).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "needs 1,887,604 (a copy cut short?)" in response.get_json()["model"]["problem"]
+
+
+def test_model_folders_are_read_once_and_again_when_they_change(tmp_path, monkeypatch):
+    import web
+
+    default = copy_model(tmp_path / "model")
+    reads = []
+    original = web.read_model_summary
+    monkeypatch.setattr(web, "read_model_summary", lambda folder: reads.append(folder.name) or original(folder))
+    client = create_app({"MODEL_DIR": default}).test_client()
+    for _ in range(3):
+        assert client.get("/models/model/model.json").status_code == 200
+        assert client.get("/models.json").status_code == 200
+    assert reads == ["model"]
+    copy_model(tmp_path / "model-7")  # a new sibling
+    assert [model["id"] for model in client.get("/models.json").get_json()] == ["model", "model-7"]
+    os.utime(default / "metadata.json", ns=(1, 1))  # a file changed
+    client.get("/models.json")
+    assert reads == ["model", "model", "model-7", "model", "model-7"]
+
+
+def test_a_busy_port_is_one_sentence_and_no_false_start(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "web", "--port", str(port)], cwd=REPO,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Mien is at" not in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+                                                      "choose another --port.")

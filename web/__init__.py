@@ -10,8 +10,12 @@ weights are served from the npm packages the setup installed, listed one by one 
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
-from pathlib import Path
+import os
+import threading
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, send_from_directory
 
@@ -88,41 +92,43 @@ def create_app(config: dict | None = None) -> Flask:
         if app.config[key] is not None:
             app.config[key] = Path(app.config[key]).resolve()
 
+    offered = ModelFolders(app.config["MODEL_DIR"])
+
     @app.get("/")
     def index():
-        return send_from_directory(app.config["STATIC_DIR"], "index.html")
+        return send_inside(app.config["STATIC_DIR"], "index.html")
 
     @app.get("/static/<path:filename>")
     def static_files(filename):
-        return send_from_directory(app.config["STATIC_DIR"], filename)
+        return send_inside(app.config["STATIC_DIR"], filename)
 
     @app.get("/models.json")
     def models():
         return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", "default": folder == app.config["MODEL_DIR"],
-                         **summary} for folder, summary in model_folders(app.config["MODEL_DIR"])])
+                         **summary} for folder, summary in offered.listed()])
 
     @app.get("/models/<name>/<path:filename>")
     def model_files(name, filename):
-        folders = {folder.name: folder for folder, _ in model_folders(app.config["MODEL_DIR"])}
+        folders = {folder.name: folder for folder, _ in offered.listed()}
         if name not in folders:
             abort(404)
-        return send_from_directory(folders[name], filename)
+        return send_inside(folders[name], filename)
 
     @app.get("/vendor/<package>/<path:filename>")
     def vendor(package, filename):
         files = vendor_files(app)
         if package not in files or filename not in files[package][1]:
             abort(404)
-        return send_from_directory(app.config["NODE_MODULES"] / files[package][0], filename)
+        return send_inside(app.config["NODE_MODULES"] / files[package][0], filename)
 
     if app.config["BENCHMARK"]:
         @app.get("/bench/<path:filename>")
         def bench_files(filename):
-            return send_from_directory(Path(__file__).with_name("bench"), filename)
+            return send_inside(Path(__file__).with_name("bench"), filename)
 
         @app.get("/bench/data/<path:filename>")
         def bench_data(filename):
-            return send_from_directory(app.config["BENCH_DATA"], filename)
+            return send_inside(app.config["BENCH_DATA"], filename)
 
     @app.get("/healthz")
     def healthz():
@@ -133,6 +139,9 @@ def create_app(config: dict | None = None) -> Flask:
     def headers(response):
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "no-cache"  # always revalidate; unchanged files answer 304
+        if response.location:  # redirect within this site only, whatever Host the request named
+            target = urlsplit(response.location)
+            response.location = target.path + (f"?{target.query}" if target.query else "")
         return response
 
     return app
@@ -142,18 +151,59 @@ def vendor_files(app: Flask) -> dict:
     return {**VENDOR_FILES, **(BENCHMARK_VENDOR_FILES if app.config["BENCHMARK"] else {})}
 
 
-def model_folders(model_dir: Path) -> list[tuple[Path, dict]]:
+def send_inside(folder: Path, filename: str):
+    """Send ``folder/filename``, but never a dotfile nor a file that a link places outside ``folder``."""
+    if any(part.startswith(".") for part in PurePosixPath(filename).parts):
+        abort(404)
+    root = folder.resolve()
+    if not (root / filename).resolve().is_relative_to(root):
+        abort(404)
+    return send_from_directory(root, filename)
+
+
+class ModelFolders:
     """The default model folder and its siblings named like it (``model-7``), each with a summary.
 
-    Only folders whose metadata.json reads are listed; the default comes first.
+    Only folders whose files read are listed; the default comes first. The folders are read once
+    and again only when a file in them changes (its size or time), not on every request.
     """
-    candidates = [model_dir, *sorted(model_dir.parent.glob(f"{model_dir.name}-*"))]
-    listed = []
-    for folder in candidates:
-        summary = read_model_summary(folder)
-        if summary.get("ok"):
-            listed.append((folder, summary))
-    return listed
+
+    def __init__(self, model_dir: Path):
+        self.model_dir = model_dir
+        self._lock = threading.Lock()
+        self._seen = None
+        self._listed: list[tuple[Path, dict]] = []
+
+    def candidates(self) -> list[Path]:
+        return [self.model_dir, *sorted(self.model_dir.parent.glob(f"{self.model_dir.name}-*"))]
+
+    def listed(self) -> list[tuple[Path, dict]]:
+        candidates = self.candidates()
+        seen = [(folder, file_stamps(folder)) for folder in candidates]
+        with self._lock:
+            if seen != self._seen:
+                self._listed = [(folder, summary) for folder in candidates
+                                if (summary := read_model_summary(folder)).get("ok")]
+                self._seen = seen
+            return self._listed
+
+
+def file_stamps(folder: Path) -> list[tuple[str, int, int]] | None:
+    """Name, size and modification time of each file in ``folder`` (None if it cannot be read)."""
+    try:
+        return sorted((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in os.scandir(folder))
+    except OSError:
+        return None
+
+
+# Bytes per value of each dtype a TF.js weights manifest names (the quantised one where there is one).
+DTYPE_BYTES = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "int16": 2, "uint8": 1, "int8": 1, "bool": 1}
+
+
+def weight_bytes(manifest: dict) -> int:
+    """How many bytes the weight files of a TF.js model.json must hold, from its manifest."""
+    return sum(math.prod(weight["shape"]) * DTYPE_BYTES[weight.get("quantization", {}).get("dtype", weight["dtype"])]
+               for group in manifest["weightsManifest"] for weight in group["weights"])
 
 
 def read_model_summary(folder: Path) -> dict:
@@ -161,10 +211,14 @@ def read_model_summary(folder: Path) -> dict:
     try:
         metadata = json.loads((folder / "metadata.json").read_text())
         manifest = json.loads((folder / "model.json").read_text())
-        missing = [shard for group in manifest["weightsManifest"] for shard in group["paths"]
-                   if not (folder / shard).is_file()]
+        shards = [folder / shard for group in manifest["weightsManifest"] for shard in group["paths"]]
+        missing = [shard.name for shard in shards if not shard.is_file()]
         if missing:
             return {"ok": False, "problem": f"{folder} lacks the weight file {missing[0]}; export the model again."}
+        held, needed = sum(shard.stat().st_size for shard in shards), weight_bytes(manifest)
+        if held != needed:
+            return {"ok": False, "problem": f"The weight files in {folder} hold {held:,} bytes where model.json "
+                    f"needs {needed:,} (a copy cut short?); export the model again."}
         return {"ok": True, "classes": metadata["classes"], "quantization": metadata.get("quantization"),
                 "validation_accuracy": metadata.get("source", {}).get("validation_accuracy")}
     except FileNotFoundError as missing:

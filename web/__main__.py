@@ -7,9 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from waitress import serve
-
 from web import REPO, check_health, create_app
+from web.serving import REQUEST_TIMEOUT, create_server
 
 
 def parse_args(argv=None):
@@ -20,6 +19,9 @@ def parse_args(argv=None):
                         help="exported model folder (default: static/model); sibling folders named "
                         "like it (model-7) are offered on the page too")
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
+    parser.add_argument("--request-timeout", type=int, default=REQUEST_TIMEOUT,
+                        help=f"seconds a request may take to arrive, and an idle connection may stay open "
+                        f"(default: {REQUEST_TIMEOUT})")
     return parser.parse_args(argv)
 
 
@@ -31,12 +33,14 @@ def main(argv=None) -> None:
         if not health[part]["ok"]:
             print(f"error: {health[part]['problem']} The page will say so too.", file=sys.stderr)
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
-    print(f"Mien is at {url} (Ctrl-C stops it)", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads)
+        server = create_server(app, args.host, args.port, args.threads, args.request_timeout)
     except OSError as error:
         sys.exit(f"error: cannot listen on {args.host}:{args.port} ({error.strerror}); choose another --port.")
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{server.effective_port}/"
+    print(f"Mien is at {url} (Ctrl-C stops it)", flush=True)
+    try:
+        server.run()
     except KeyboardInterrupt:
         pass
 

@@ -25,6 +25,7 @@ import numpy as np
 from pipeline.data import DEFAULT_DATA
 from web import REPO, create_app
 from web.chromium import camera_flags, chromium, write_camera_clip
+from web.serving import create_server
 
 BENCH_DOCS = REPO / "docs" / "bench"
 MODEL_CARD = REPO / "docs" / "model-card.md"
@@ -50,8 +51,6 @@ class BenchServer:
     """The app in benchmark mode, served by waitress on a free port in a background thread."""
 
     def __init__(self, **config):
-        from waitress.server import create_server
-
         self.server = create_server(create_app({"BENCHMARK": True, **config}), host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         threading.Thread(target=self.server.run, daemon=True).start()
