@@ -11,6 +11,11 @@ import '@tensorflow/tfjs-backend-wasm';
 
 const [modelDir, facesPath, countText, outPath, backend = 'wasm'] = process.argv.slice(2);
 
+// The exporter keeps this process's stdin open while it waits; when it closes, the exporter has
+// ended (finished, failed or killed), and this process ends with it.
+process.stdin.on('end', () => process.exit(1));
+process.stdin.resume();
+
 async function loadGraphModelFromFiles(dir) {
   const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
   const weightSpecs = [];
@@ -39,3 +44,4 @@ const faces = tf.tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLen
 const scores = model.predict(faces);
 // A file, not stdout: TF.js prints a banner there in Node.
 await writeFile(outPath, JSON.stringify({ backend: tf.getBackend(), scores: await scores.array() }));
+process.exit(0);

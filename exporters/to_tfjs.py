@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.data import DEFAULT_DATA
+from pipeline.console import load_tensorflow, native_logs_hidden
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
 from pipeline.faces import FACE_CROPS
@@ -71,6 +72,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="faces for the parity check: the validation split of this data set "
                         f"(default: {DEFAULT_DATA}; synthetic faces when it is absent)")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     return parser.parse_args(argv)
 
 
@@ -78,6 +80,7 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     model_path = resolve_model_path(args.model)
+    load_tensorflow(args.verbose)
     metadata = export(model_path, args.out, args.quantize, args.data)
     parity = metadata["parity"]
     print(f"Exported {model_path} to {args.out}: {metadata['quantization']}, "
@@ -97,9 +100,15 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path) -> dict
         raise UserError(f"{model_path} takes input of shape {model.input_shape}, not {expected}; "
                         "export a model trained with python -m pipeline.train.")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    staging.chmod(0o755)  # served to browsers: readable like any static folder
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
+        staging.chmod(0o755)  # served to browsers: readable like any static folder
+    except OSError as error:
+        in_the_way = next((parent for parent in out.parents if parent.is_file()), None)
+        reason = f"{in_the_way} is a file, not a folder" if in_the_way else error.strerror or str(error)
+        raise UserError(f"Cannot write the model to {out} ({reason}); choose an --out in a folder you can write to.") from None
     try:
         started = time.monotonic()
         convert(model, staging, QUANTIZATIONS[quantize])
@@ -119,7 +128,7 @@ def convert(model, folder: Path, quantization: Quantization) -> None:
     """Keras 3 model -> SavedModel -> TF.js graph model in ``folder``."""
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 
-    with tempfile.TemporaryDirectory() as saved_model:
+    with tempfile.TemporaryDirectory() as saved_model, native_logs_hidden():
         model.export(saved_model, verbose=False)
         convert_tf_saved_model(saved_model, str(folder), quantization_dtype_map=quantization.dtype_map)
 
@@ -168,12 +177,16 @@ def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[np.ndarray, str]:
     with tempfile.TemporaryDirectory() as scratch:
         faces_file, scores_file = Path(scratch) / "faces.bin", Path(scratch) / "scores.json"
         batch.astype("<f4").tofile(faces_file)
-        result = subprocess.run(
+        # Node ends when its stdin closes, which happens when this process ends, however it ends:
+        # a killed export leaves no Node process behind.
+        process = subprocess.Popen(
             [node, str(PARITY_SCRIPT), str(folder), str(faces_file), str(len(batch)), str(scores_file)],
-            capture_output=True, text=True, cwd=REPO,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )
-        if result.returncode != 0:
-            last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        with process:
+            errors = process.stderr.read()
+        if process.returncode != 0:
+            last_line = (errors.strip().splitlines() or ["no output"])[-1]
             raise UserError(f"TF.js could not run the exported model ({last_line}); the previous export is kept.")
         output = json.loads(scores_file.read_text())
     return np.array(output["scores"], dtype=np.float32), output["backend"]
@@ -215,14 +228,49 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
 
 
 def replace_folder(new: Path, target: Path) -> None:
-    """Put ``new`` where ``target`` is, keeping the old folder until the new one is in place."""
-    if target.exists():
-        retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
-        os.replace(target, retired)
-        os.replace(new, target)
-        shutil.rmtree(retired)
-    else:
-        os.replace(new, target)
+    """Put ``new`` where ``target`` is, keeping the old folder until the new one is in place.
+
+    Whatever fails, ``target`` holds a whole model: the new one, or else the previous one.
+    """
+    if not target.exists():
+        rename(new, target)
+        return
+    retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
+    rename(target, retired)
+    try:
+        rename(new, target)
+    except UserError:
+        os.replace(retired, target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)  # what cannot be removed now goes at the next export
+
+
+def rename(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        raise UserError(f"Cannot put the model in {target} ({error.strerror or error}); the previous export is kept. "
+                        "Check that the folder can be written.") from None
+
+
+def remove_leftovers(out: Path) -> None:
+    """Remove the staging and retired folders of exports to ``out`` whose process has ended
+    (killed, or stopped by a power cut); those of an export still running are left alone."""
+    for folder in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, rest = folder.name.removeprefix(f".{out.name}.").partition("-")
+        pid = rest.split("-")[0]
+        if kind in ("partial", "retired") and pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 if __name__ == "__main__":

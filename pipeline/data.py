@@ -216,6 +216,12 @@ def _decode(source: _Source, data) -> DecodedSource:
     images_by_split = _find_image_folders(files)
     if images_by_split:
         decoded = _decode_images(source, images_by_split)
+        if not decoded.splits and decoded.skipped:
+            raise UserError(
+                f"Every one of the {len(decoded.skipped)} images in {data} was unreadable "
+                f"({', '.join(decoded.skipped[:3])}{' ...' if len(decoded.skipped) > 3 else ''}); "
+                "check that they are image files (JPEG, PNG) and not damaged."
+            )
     else:
         csv_name = _find_csv(files)
         if csv_name is None:

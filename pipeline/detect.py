@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.faces import HaarFaceDetector, crop_face
 from pipeline.runs import resolve_model_path
@@ -29,6 +30,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".p
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 DEFAULT_OUT = Path("detections")
 BOX_COLOUR = (80, 200, 80)  # BGR
+# A file whose frames read fall short of this share of the count in its header is reported: some
+# containers only estimate that count, so a frame or two less is no sign of damage.
+COMPLETE_SHARE = 0.98
 BAR_COLOUR = (230, 170, 60)
 
 
@@ -138,7 +142,8 @@ class Report:
         self.sources = 0
         self.failures: list[str] = []
         self.outputs: list[Path] = []
-        self.csv_file = open(csv_path, "w", newline="") if csv_path else None
+        self.partial: list[str] = []  # inputs read only in part
+        self.csv_file = open_for_writing(csv_path, "--csv") if csv_path else None
         self.csv = csv.writer(self.csv_file) if self.csv_file else None
         if self.csv:
             self.csv.writerow(["source", "time_s", "face", "x", "y", "width", "height", "label", *self.class_names])
@@ -159,6 +164,10 @@ class Report:
         self.failures.append(f"{source}: {reason}")
         tqdm.write(f"{source}  skipped: {reason}", file=sys.stderr)
 
+    def read_in_part(self, source: str, reason: str) -> None:
+        self.partial.append(f"{source}: {reason}")
+        tqdm.write(f"{source}  warning: {reason}", file=sys.stderr)
+
     def close(self, timing: Timing) -> None:
         if self.csv_file:
             self.csv_file.close()
@@ -169,10 +178,21 @@ class Report:
             print(f"Speed over {timing.describe()}")
         for output in self.outputs:
             print(f"wrote {output}")
-        if self.failures:
-            print(f"{len(self.failures)} input(s) failed:", file=sys.stderr)
-            for failure in self.failures:
-                print(f"  {failure}", file=sys.stderr)
+        for lines, title in ((self.partial, "were read only in part"), (self.failures, "failed")):
+            if lines:
+                print(f"{len(lines)} input(s) {title}:", file=sys.stderr)
+                for line in lines:
+                    print(f"  {line}", file=sys.stderr)
+
+
+def open_for_writing(path: Path, option: str):
+    """``path`` opened for writing, its folder made if missing; a UserError if that cannot be done."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", newline="")
+    except OSError as error:
+        raise UserError(f"Cannot write {path} ({error.strerror or error}); choose a {option} path in a folder "
+                        "you can write to.") from None
 
 
 def format_time(seconds: float) -> str:
@@ -211,10 +231,12 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
     writer = None
     progress = tqdm(total=total_frames or None, desc=name, unit="frame", leave=False, disable=None)
     index = 0
+    ended = False  # the stream ran out, rather than the viewer stopping it
     try:
         while True:
             ok, frame = capture.read()
             if not ok:
+                ended = True
                 break
             if writer is None:
                 writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
@@ -234,6 +256,9 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
             writer.release()  # a finished, playable file even after Ctrl-C
     if index == 0:
         raise UserError("no frame could be decoded (an unknown codec or a damaged file)")
+    if ended and index < COMPLETE_SHARE * total_frames:
+        report.read_in_part(name, f"only {index} of the {total_frames} frames the file claims could be read "
+                            f"(it may be damaged or cut short); the output covers those {index}")
     report.outputs.append(target)
 
 
@@ -275,6 +300,7 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for annotated copies (default: {DEFAULT_OUT})")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per face per frame to this CSV file")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window while working")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     args = parser.parse_args(argv)
     if not args.inputs and args.camera is None:
         parser.error("give at least one INPUT or --camera N")
@@ -284,10 +310,15 @@ def parse_args(argv=None):
 @reports_user_errors
 def main(argv=None) -> Report:
     args = parse_args(argv)
-    classifier = ExpressionClassifier(resolve_model_path(args.model))
-    args.out.mkdir(parents=True, exist_ok=True)
-    viewer = Viewer(args.show, args.out)
+    model_path = resolve_model_path(args.model)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"Cannot write to {args.out} ({error.strerror or error}); choose an --out folder you can write to.") from None
+    load_tensorflow(args.verbose)
+    classifier = ExpressionClassifier(model_path)
     report = Report(classifier.class_names, args.csv)
+    viewer = Viewer(args.show, args.out)
     try:
         for path in expand_inputs(args.inputs):
             report.sources += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.console import load_tensorflow
 from pipeline.data import DEFAULT_DATA, Split, load_dataset
 from pipeline.errors import reports_user_errors
 from pipeline.expressions import ClassSet
@@ -92,12 +93,14 @@ def parse_args(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write the metrics to this JSON file")
     parser.add_argument("--plot", metavar="FILE", help="confusion matrix PNG (default: beside the model, confusion_<split>.png)")
     parser.add_argument("--tta", action="store_true", help="average each face's scores with its mirror image")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     return parser.parse_args(argv)
 
 
 @reports_user_errors
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    load_tensorflow(args.verbose)
     from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
 
     model_path = resolve_model_path(args.model)

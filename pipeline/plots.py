@@ -12,16 +12,20 @@ import numpy as np  # noqa: E402
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
-    """Accuracy and loss per epoch, training against validation."""
+    """Accuracy and loss per epoch, training against validation, and the learning rate."""
     epochs = [row["epoch"] for row in history]
-    figure, (accuracy_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (accuracy_axis, loss_axis, rate_axis) = plt.subplots(1, 3, figsize=(15, 4))
     for axis, metric, title in ((accuracy_axis, "accuracy", "Accuracy"), (loss_axis, "loss", "Loss")):
         axis.plot(epochs, [row[metric] for row in history], label="training")
         axis.plot(epochs, [row[f"val_{metric}"] for row in history], label="validation")
         axis.set_title(title)
+        axis.legend()
+    rate_axis.plot(epochs, [row["learning_rate"] for row in history], color="tab:green")
+    rate_axis.set_title("Learning rate (at the end of each epoch)")
+    rate_axis.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    for axis in (accuracy_axis, loss_axis, rate_axis):
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
-        axis.legend()
     _save(figure, path)
 
 

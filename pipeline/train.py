@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import ACTIVATIONS, TrainConfig
+from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import parse_classes
 from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_model_path
@@ -25,44 +26,59 @@ from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_
 # This module imports TensorFlow only inside train(): --help and argument errors answer at once.
 
 
+# What a run folder holds; a new run refuses a folder with any of them, so none is trained over.
+RUN_FILES = (BEST_MODEL, CHECKPOINT, "config.json", "history.csv", "curves.png", "class_frequencies.png", "metrics.json")
+
+
 def parse_args(argv=None):
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.train",
         description="Train Mien's expression model (a compact VGG11) on face-expression data.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--classes", default=defaults.classes,
-                        help="3, 4, 6 or 7, or a comma list such as happy,sad,surprise (angry+disgust merges)")
+                        help="3, 4, 6 or 7, or a comma list such as happy,sad,surprise (angry+disgust merges) "
+                        "(default: %(default)s)")
     parser.add_argument("--data", default=defaults.data,
-                        help="Kaggle face-expression folder, fer2013 folder, fer2013.csv, or a .zip of one")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs to train")
-    parser.add_argument("--width", type=float, default=defaults.width, help="multiplier of VGG11's filter counts")
-    parser.add_argument("--activation", default=defaults.activation, choices=ACTIVATIONS)
-    parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout in the head")
-    parser.add_argument("--l2", type=float, default=defaults.l2, help="L2 weight decay on kernels")
-    parser.add_argument("--head-units", type=int, default=defaults.head_units, help="units in the dense head")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+                        help="Kaggle face-expression folder, fer2013 folder, fer2013.csv, or a .zip of one "
+                        "(default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs to train (default: %(default)s)")
+    parser.add_argument("--width", type=float, default=defaults.width,
+                        help="multiplier of VGG11's filter counts (default: %(default)s)")
+    parser.add_argument("--activation", default=defaults.activation, choices=ACTIVATIONS,
+                        help="activation after each convolution and in the head (default: %(default)s)")
+    parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout in the head (default: %(default)s)")
+    parser.add_argument("--l2", type=float, default=defaults.l2, help="L2 weight decay on kernels (default: %(default)s)")
+    parser.add_argument("--head-units", type=int, default=defaults.head_units,
+                        help="units in the dense head (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="faces per training step (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
-                        help="peak learning rate of Adam, reached after warm-up, then cosine decay")
-    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
-    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+                        help="peak learning rate of Adam, reached after warm-up, then cosine decay (default: %(default)s)")
+    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
+                        help="epochs over which the learning rate rises to its peak (default: %(default)s)")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing,
+                        help="share of each target spread over the other classes (default: %(default)s)")
     parser.add_argument("--no-class-weights", dest="class_weights", action="store_false",
-                        help="do not weight the loss against class imbalance")
-    parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without augmentation")
+                        help="do not weight the loss against class imbalance (weighted unless given)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false",
+                        help="train without augmentation (augmented unless given)")
     parser.add_argument("--erase", type=float, default=defaults.erase, metavar="P",
-                        help="chance that a training face has a random rectangle replaced by noise (0: never)")
+                        help="chance that a training face has a random rectangle replaced by noise (default: 0, never)")
     parser.add_argument("--mixup", type=float, default=defaults.mixup, metavar="ALPHA",
-                        help="blend pairs of training faces and their labels, shares drawn from Beta(ALPHA, ALPHA) (0: off)")
+                        help="blend pairs of training faces and their labels, shares drawn from Beta(ALPHA, ALPHA) "
+                        "(default: 0, off)")
     parser.add_argument("--patience", type=int, default=defaults.patience,
-                        help="stop after this many epochs without a better validation accuracy")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+                        help="stop after this many epochs without a better validation accuracy (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help="seed of the weights, the shuffling and the augmentation (default: %(default)s)")
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from a trained model (run folder or .keras): fine-tune it on these classes "
                         "and data; its width, activation and head units are used")
     parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (default: the newest run) from its last epoch")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     return parser.parse_args(argv)
 
 
@@ -74,20 +90,32 @@ def main(argv=None) -> Path:
         config = read_config(run_dir)
     else:
         config = TrainConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)})
-        parse_classes(config.classes)  # a bad --classes fails before anything is written
-        if not 0 <= config.erase <= 1:
-            raise UserError(f"--erase is a chance between 0 and 1 (got {config.erase}); 0.5 erases half the faces.")
-        if config.mixup < 0:
-            raise UserError(f"--mixup must be 0 (off) or positive (got {config.mixup}); 0.2 is a usual value.")
+        check_config(config)  # a bad setting fails before anything is written
         run_dir = args.out or RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.classes.replace(',', '-')}"
-        if (run_dir / CHECKPOINT).exists():
-            raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or choose another --out.")
+        held = [name for name in RUN_FILES if (run_dir / name).exists()]
+        if held:
+            raise UserError(f"{run_dir} already holds a run ({', '.join(held)}); add --resume to continue it, "
+                            "or choose another --out.")
+    load_tensorflow(args.verbose)
     try:
         train(config, run_dir)
     except KeyboardInterrupt:
         print(f"\nInterrupted. Continue with: python -m pipeline.train --resume --out {run_dir}", file=sys.stderr)
         sys.exit(130)
     return run_dir
+
+
+def check_config(config: TrainConfig) -> None:
+    """Refuse, in one sentence, a setting no run can train with."""
+    parse_classes(config.classes)
+    if config.epochs < 1:
+        raise UserError(f"--epochs must be at least 1 (got {config.epochs}); {TrainConfig.epochs} is the default.")
+    if config.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1 (got {config.batch_size}); {TrainConfig.batch_size} is the default.")
+    if not 0 <= config.erase <= 1:
+        raise UserError(f"--erase is a chance between 0 and 1 (got {config.erase}); 0.5 erases half the faces.")
+    if config.mixup < 0:
+        raise UserError(f"--mixup must be 0 (off) or positive (got {config.mixup}); 0.2 is a usual value.")
 
 
 def read_config(run_dir: Path) -> TrainConfig:
@@ -105,6 +133,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     """Train (or continue) the run in ``run_dir``; returns the final metrics."""
     import keras
 
+    from pipeline.batches import steps_per_epoch, training_batches
     from pipeline.checkpoint import RunRecorder
     from pipeline.data import load_dataset
     from pipeline.evaluate import evaluate_split
@@ -125,7 +154,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
             return json.loads((run_dir / "metrics.json").read_text())
         print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
     else:
-        model = new_model(config, class_set, steps_per_epoch=-(-len(train_split.labels) // config.batch_size))
+        model = new_model(config, class_set, steps_per_epoch(train_split, config))
         start_run(run_dir, config, train_split, validation_split)
         state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
     print(f"{model.count_params():,} parameters; {len(train_split.labels)} training and "
@@ -137,11 +166,12 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
                            model_info(class_set, config=dataclasses.asdict(config), run=run_dir.name),
                            train_split.images, validation)
     model.fit(
-        training_dataset(train_split, config),
+        training_batches(train_split, config, first_epoch=state["epoch"]),
         epochs=config.epochs,
         initial_epoch=state["epoch"],
+        steps_per_epoch=steps_per_epoch(train_split, config),
         callbacks=[recorder],
-        shuffle=False,  # the dataset shuffles itself
+        shuffle=False,  # the batches are shuffled already
         verbose=1 if sys.stdout.isatty() else 2,
     )
 
@@ -205,91 +235,6 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
-
-
-def augmenter(seed: int):
-    """Random flips, small rotations, zooms and shifts, brightness and contrast: Keras layers."""
-    import keras
-    from keras import layers
-
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # about +-15 degrees
-            layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
-            layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed + 4),
-            layers.RandomContrast(0.3, seed=seed + 5),
-        ],
-        name="augment",
-    )
-
-
-def random_erase(images, chance: float, min_side: float = 0.15, max_side: float = 0.5):
-    """Random erasing: with probability ``chance``, a rectangle of each face (each side 15-50%
-    of the face's) is replaced by uniform noise, so no single region can decide the class."""
-    import tensorflow as tf
-
-    batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
-
-    def span(size):  # a random [start, end) per face along an axis of ``size`` pixels, shaped to broadcast
-        size = tf.cast(size, tf.float32)
-        length = tf.random.uniform([batch], min_side, max_side) * size
-        start = tf.random.uniform([batch]) * (size - length)
-        return start[:, None], (start + length)[:, None]
-
-    rows, columns = tf.range(tf.cast(height, tf.float32))[None], tf.range(tf.cast(width, tf.float32))[None]
-    (top, bottom), (left, right) = span(height), span(width)
-    inside_rows = (rows >= top) & (rows < bottom)
-    inside_columns = (columns >= left) & (columns < right)
-    chosen = tf.random.uniform([batch]) < chance
-    mask = inside_rows[:, :, None] & inside_columns[:, None, :] & chosen[:, None, None]
-    return tf.where(mask[..., None], tf.random.uniform(tf.shape(images), 0.0, 255.0), images)
-
-
-def mixup(alpha: float, images, targets, weights):
-    """Mixup: each face is blended with another face of the batch, and so are its one-hot
-    target and loss weight, with a share drawn from Beta(alpha, alpha) per face."""
-    import tensorflow as tf
-
-    batch = tf.shape(images)[0]
-    first, second = tf.random.gamma([batch], alpha), tf.random.gamma([batch], alpha)
-    share = first / (first + second)
-    partner = tf.random.shuffle(tf.range(batch))
-
-    def blend(values):
-        keep = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
-        return keep * values + (1 - keep) * tf.gather(values, partner)
-
-    return blend(images), blend(targets), blend(weights)
-
-
-def training_dataset(split, config: TrainConfig):
-    """A shuffled, batched, augmented ``tf.data`` pipeline of (pixels, one-hot label, weight)."""
-    import numpy as np
-    import tensorflow as tf
-
-    class_count = len(split.class_names)
-    counts = np.bincount(split.labels, minlength=class_count)
-    weights = len(split.labels) / (class_count * np.maximum(counts, 1)) if config.class_weights else np.ones(class_count)
-    dataset = tf.data.Dataset.from_tensor_slices((split.images[..., None], split.labels))
-    dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(config.batch_size)
-    weight_table = tf.constant(weights, dtype=tf.float32)
-    augment = augmenter(config.seed) if config.augment else None
-
-    def prepare(images, labels):
-        images = tf.cast(images, tf.float32)
-        if augment is not None:
-            images = tf.clip_by_value(augment(images, training=True), 0.0, 255.0)
-        if config.erase > 0:
-            images = random_erase(images, config.erase)
-        targets, weights = tf.one_hot(labels, class_count), tf.gather(weight_table, labels)
-        if config.mixup > 0:
-            images, targets, weights = mixup(config.mixup, images, targets, weights)
-        return images, targets, weights
-
-    return dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 if __name__ == "__main__":

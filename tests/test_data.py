@@ -160,3 +160,16 @@ def test_wrong_data_is_one_clear_sentence(tmp_path, make, message):
 def test_asking_for_a_split_the_data_lacks_names_those_it_has(kaggle_folders):
     with pytest.raises(UserError, match=r"has no test split \(it has: train, validation\)"):
         load_dataset(kaggle_folders, FOUR, splits=("test",))
+
+
+def test_a_folder_whose_every_image_is_unreadable_says_so(tmp_path):
+    for split in ("train", "validation"):
+        for index in range(3):
+            folder = tmp_path / "images" / split / "happy"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{index}.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    with pytest.raises(UserError) as raised:
+        load_dataset(tmp_path / "images", parse_classes(4))
+    assert str(raised.value) == (
+        f"Every one of the 6 images in {tmp_path / 'images'} was unreadable (train/happy/0.jpg, train/happy/1.jpg, "
+        "train/happy/2.jpg ...); check that they are image files (JPEG, PNG) and not damaged.")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,6 +15,7 @@ from pipeline import detect
 from pipeline.runs import DEFAULT_SHIPPED_MODEL
 from tests.datasets import astronaut_bgr, write_face_video
 
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(args, tmp_path):
@@ -87,3 +91,52 @@ def test_a_missing_model_is_one_sentence(tmp_path, capsys):
         detect.main([str(tmp_path), "--model", str(tmp_path / "none.keras")])
     assert stopped.value.code == 2
     assert "No model at" in capsys.readouterr().err
+
+
+def test_a_csv_in_a_folder_that_does_not_exist_yet_is_written_there(tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    target = tmp_path / "reports" / "today" / "faces.csv"
+    run([photo, "--csv", target], tmp_path)
+    assert [row["label"] for row in csv.DictReader(open(target))] == ["happy"]
+
+
+def test_a_csv_that_cannot_be_written_is_one_sentence(tmp_path, capsys):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    (tmp_path / "a-file").write_text("in the way")
+    with pytest.raises(SystemExit) as stopped:
+        run([photo, "--csv", tmp_path / "a-file" / "faces.csv"], tmp_path)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: Cannot write {tmp_path / 'a-file' / 'faces.csv'} (")
+
+
+def test_a_video_cut_short_says_how_many_frames_were_read_of_how_many(tmp_path, capsys):
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    picture = np.full((480, 640, 3), 90, np.uint8)
+    picture[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    for index in range(90):
+        writer.write(np.roll(picture, index, axis=1))
+    writer.release()
+    damaged = tmp_path / "damaged.avi"
+    damaged.write_bytes(whole.read_bytes()[: whole.stat().st_size // 10])  # a download cut short
+    report = run([damaged], tmp_path)
+    (line,) = report.partial
+    read = int(line.split("only ")[1].split(" of")[0])
+    assert 0 < read < 20
+    assert line == (f"{damaged}: only {read} of the 90 frames the file claims could be read (it may be damaged or "
+                    f"cut short); the output covers those {read}")
+    assert "1 input(s) were read only in part:" in capsys.readouterr().err
+    run([whole], tmp_path)  # a whole file is no warning
+
+
+def test_tensorflow_starts_without_its_native_noise(tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    result = subprocess.run([sys.executable, "-m", "pipeline.detect", str(photo), "--model", str(DEFAULT_SHIPPED_MODEL),
+                             "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    noise = [line for line in result.stderr.splitlines()
+             if line[:5] in ("E0000", "W0000", "I0000") or "absl" in line or "cuda" in line.lower()]
+    assert noise == []

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,6 +20,8 @@ from pipeline.expressions import parse_classes
 from pipeline.faces import FACE_CROPS
 from pipeline.model import model_info, save_model
 from tests.datasets import write_image_folders
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +113,57 @@ def test_without_data_the_parity_check_uses_fixed_synthetic_faces(tmp_path):
     again, _ = to_tfjs.parity_faces(parse_classes(4), tmp_path / "no-data-here")
     assert source == "synthetic" and faces.shape == (256, 48, 48) and faces.dtype == np.uint8
     assert np.array_equal(faces, again) and faces.std() > 20
+
+
+def test_an_out_that_cannot_be_written_is_one_sentence_and_the_previous_export_stays(
+        trained_run, parity_data, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as stopped:
+        export(trained_run, blocker / "model", parity_data)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: Cannot write the model to {blocker / 'model'} ({blocker} is a file, not a folder); "
+                   "choose an --out in a folder you can write to.")
+
+    out = tmp_path / "site" / "model"
+    export(trained_run, out, parity_data)
+    before = (out / "metadata.json").read_text()
+    real_replace = os.replace
+
+    def refuse_the_new_folder(source, target):
+        if ".partial-" in str(source):
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    import exporters.to_tfjs as module
+    module.os.replace = refuse_the_new_folder
+    try:
+        with pytest.raises(SystemExit):
+            export(trained_run, out, parity_data)
+    finally:
+        module.os.replace = real_replace
+    assert "the previous export is kept" in capsys.readouterr().err
+    assert (out / "metadata.json").read_text() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["model"]
+
+
+def test_a_killed_export_leaves_no_process_and_its_folder_goes_at_the_next_export(trained_run, parity_data, tmp_path):
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "exporters.to_tfjs", "--model", str(trained_run), "--out", str(out),
+               "--data", str(parity_data)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    node = []
+    while not node and time.monotonic() < deadline:  # wait until the parity check runs in Node
+        node = subprocess.run(["pgrep", "-f", f"parity.mjs {tmp_path}"], capture_output=True, text=True).stdout.split()
+        time.sleep(0.05)
+    assert node, "the export never reached its parity check"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    time.sleep(1)
+    assert subprocess.run(["pgrep", "-f", f"parity.mjs {tmp_path}"], capture_output=True).returncode == 1  # gone
+    assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == [".model.partial"]
+
+    export(trained_run, out, parity_data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

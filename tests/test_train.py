@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import pipeline.checkpoint
-from pipeline import train
+from pipeline import batches, train
 from pipeline.model import read_info
 from tests.datasets import write_image_folders
 
@@ -121,7 +121,8 @@ def test_resuming_a_folder_without_a_run_says_so(tmp_path, capsys):
 def test_a_new_run_refuses_to_overwrite_an_existing_one(trained_run, capsys):
     with pytest.raises(SystemExit):
         train.main(["--out", str(trained_run)])
-    assert "already holds a run; add --resume" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "already holds a run (best.keras, checkpoint.keras," in error and "; add --resume to continue it" in error
 
 
 def test_a_run_can_start_from_a_trained_model_with_other_classes(trained_run, data, tmp_path, capsys):
@@ -134,13 +135,16 @@ def test_a_run_can_start_from_a_trained_model_with_other_classes(trained_run, da
     assert read_info(run_dir / "best.keras")["classes"] == ["happy", "sad", "surprise"]
 
 
+SEED = [13, 0]
+
+
 def test_random_erasing_blanks_one_rectangle_in_the_chosen_faces():
     import numpy as np
     import tensorflow as tf
 
     faces = tf.fill((200, 48, 48, 1), 100.0)
-    assert np.array_equal(train.random_erase(faces, 0.0).numpy(), faces.numpy())
-    erased = train.random_erase(faces, 1.0).numpy()[..., 0] != 100.0
+    assert np.array_equal(batches.random_erase(faces, 0.0, SEED).numpy(), faces.numpy())
+    erased = batches.random_erase(faces, 1.0, SEED).numpy()[..., 0] != 100.0
     for mask in erased:
         rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         # one solid rectangle, each side 15-50% of the face (noise equal to 100.0 is vanishingly rare)
@@ -155,12 +159,75 @@ def test_mixup_blends_faces_targets_and_weights_with_the_same_share():
     values = np.arange(32, dtype="float32") * 8  # face i is a flat image of value 8i, of class i, weight i
     faces = tf.constant(np.broadcast_to(values[:, None, None, None], (32, 48, 48, 1)))
     mixed, targets, weights = (tensor.numpy() for tensor in
-                               train.mixup(0.4, faces, tf.eye(32), tf.constant(np.arange(32, dtype="float32"))))
+                               batches.mixup(0.4, faces, tf.eye(32), tf.constant(np.arange(32, dtype="float32")), SEED))
     assert np.allclose(targets.sum(axis=1), 1.0)
     assert (targets.max(axis=1) < 0.999).any()  # some faces really are blends
     assert np.allclose(mixed[:, 0, 0, 0], targets @ values, atol=1e-3)
     assert np.allclose(weights, targets @ np.arange(32), atol=1e-4)
     assert np.allclose(mixed, mixed[:, :1, :1, :])  # blends of flat faces stay flat
+
+
+def test_a_resumed_run_sees_the_batches_an_uninterrupted_run_would_have_seen(data):
+    import numpy as np
+
+    from pipeline.config import TrainConfig
+    from pipeline.data import load_dataset
+    from pipeline.expressions import parse_classes
+
+    split = load_dataset(data, parse_classes(4))["train"]
+    config = TrainConfig(epochs=3, batch_size=16, erase=0.5, mixup=0.2)  # every random step on
+    steps = batches.steps_per_epoch(split, config)
+    uninterrupted = [tuple(part.numpy() for part in batch) for batch in batches.training_batches(split, config)]
+    resumed = [tuple(part.numpy() for part in batch) for batch in batches.training_batches(split, config, first_epoch=2)]
+    assert len(uninterrupted) == 3 * steps and len(resumed) == steps
+    for expected, got in zip(uninterrupted[2 * steps:], resumed):
+        for a, b in zip(expected, got):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(uninterrupted[0][0], uninterrupted[steps][0])  # each epoch differs
+
+
+def test_a_folder_holding_part_of_a_run_is_not_trained_over(trained_run, tmp_path, capsys):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    (run_dir / "checkpoint.keras").unlink()  # the large file people delete
+    before = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
+    with pytest.raises(SystemExit):
+        train.main(["--out", str(run_dir), "--epochs", "1"])
+    assert capsys.readouterr().err.startswith(f"error: {run_dir} already holds a run (best.keras, config.json")
+    assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == before
+
+
+@pytest.mark.parametrize("epochs", ["0", "-1"])
+def test_epochs_below_one_are_refused_before_anything_is_written(tmp_path, capsys, epochs):
+    with pytest.raises(SystemExit):
+        train.main(["--epochs", epochs, "--out", str(tmp_path / "run")])
+    assert capsys.readouterr().err.strip() == f"error: --epochs must be at least 1 (got {epochs}); 60 is the default."
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_says_what_each_option_does_and_no_flag_reads_as_on():
+    result = subprocess.run([sys.executable, "-m", "pipeline.train", "--help"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    text = " ".join(result.stdout.split())
+    assert "(default: True)" not in text and "(default: None)" not in text
+    for option in ("--activation", "--batch-size", "--warmup-epochs", "--label-smoothing", "--seed"):
+        described = text.split(f"{option} ")[2] if text.count(f"{option} ") > 1 else text.split(option)[-1]
+        assert len(described.split("--")[0].strip()) > 20, option  # a sentence, not just the metavar
+
+
+def test_the_curves_show_accuracy_loss_and_learning_rate(trained_run, monkeypatch, tmp_path):
+    import pipeline.plots
+
+    saved = []
+    monkeypatch.setattr(pipeline.plots, "_save", lambda figure, path: saved.append(figure))
+    with open(trained_run / "history.csv") as handle:
+        history = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+    pipeline.plots.plot_curves(history, tmp_path / "curves.png")
+    titles = [axis.get_title() for axis in saved[0].axes]
+    assert titles == ["Accuracy", "Loss", "Learning rate (at the end of each epoch)"]
+    assert len(saved[0].axes[2].lines[0].get_ydata()) == 6
 
 
 @pytest.mark.parametrize("option, value, message", [("--erase", "1.5", "--erase is a chance between 0 and 1"),

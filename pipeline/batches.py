@@ -1,0 +1,138 @@
+"""Training batches: shuffled, augmented faces with their targets and loss weights.
+
+Each epoch's order and every batch's augmentation are drawn from stateless seeds derived from the
+run's seed, the epoch and the batch's place in it, and from nothing else. So a run resumed at
+epoch N sees exactly the batches an uninterrupted run would have seen at epoch N, whatever ran
+before in the process and however many threads prepare batches.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from pipeline.config import TrainConfig
+from pipeline.data import Split
+
+fold_in = tf.random.experimental.stateless_fold_in
+
+
+def augmenter(seed: int) -> keras.Sequential:
+    """Random flips, small rotations, zooms and shifts, brightness and contrast: Keras layers."""
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # about +-15 degrees
+            layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
+            layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed + 4),
+            layers.RandomContrast(0.3, seed=seed + 5),
+        ],
+        name="augment",
+    )
+
+
+class StatelessSeed(keras.random.SeedGenerator):
+    """What Keras' random layers draw their randomness from, here fixed by one stateless seed.
+
+    Keras' own SeedGenerator keeps a running state; this one has none (its ``__init__`` creates no
+    variable): its n-th draw is ``fold_in(seed, n)``, so a layer's draws depend on ``seed`` only.
+    """
+
+    def __init__(self, seed):  # noqa: the parent's state variable is exactly what is not wanted
+        self.seed_tensor = seed
+        self.draws = 0
+
+    def next(self, ordered=True):
+        self.draws += 1
+        return fold_in(self.seed_tensor, self.draws)
+
+
+def augment(augmentation: keras.Sequential, images, seed):
+    """Apply each layer of ``augmentation`` to a batch, its randomness drawn from ``seed`` ([2] ints)."""
+    for index, layer in enumerate(augmentation.layers):
+        transformation = layer.get_random_transformation(images, training=True, seed=StatelessSeed(fold_in(seed, index)))
+        images = layer.transform_images(images, transformation, training=True)
+    return images
+
+
+def random_erase(images, chance: float, seed, min_side: float = 0.15, max_side: float = 0.5):
+    """Random erasing: with probability ``chance``, a rectangle of each face (each side 15-50%
+    of the face's) is replaced by uniform noise, so no single region can decide the class."""
+    batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    draw = (lambda n, shape, low=0.0, high=1.0: tf.random.stateless_uniform(shape, fold_in(seed, n), low, high))
+
+    def span(size, n):  # a random [start, end) per face along an axis of ``size`` pixels, shaped to broadcast
+        size = tf.cast(size, tf.float32)
+        length = draw(n, [batch], min_side, max_side) * size
+        start = draw(n + 1, [batch]) * (size - length)
+        return start[:, None], (start + length)[:, None]
+
+    rows, columns = tf.range(tf.cast(height, tf.float32))[None], tf.range(tf.cast(width, tf.float32))[None]
+    (top, bottom), (left, right) = span(height, 0), span(width, 2)
+    inside_rows = (rows >= top) & (rows < bottom)
+    inside_columns = (columns >= left) & (columns < right)
+    chosen = draw(4, [batch]) < chance
+    mask = inside_rows[:, :, None] & inside_columns[:, None, :] & chosen[:, None, None]
+    return tf.where(mask[..., None], draw(5, tf.shape(images), 0.0, 255.0), images)
+
+
+def mixup(alpha: float, images, targets, weights, seed):
+    """Mixup: each face is blended with another face of the batch, and so are its one-hot
+    target and loss weight, with a share drawn from Beta(alpha, alpha) per face."""
+    batch = tf.shape(images)[0]
+    first = tf.random.stateless_gamma([batch], fold_in(seed, 0), alpha)
+    second = tf.random.stateless_gamma([batch], fold_in(seed, 1), alpha)
+    share = first / (first + second)
+    partner = tf.argsort(tf.random.stateless_uniform([batch], fold_in(seed, 2)))
+
+    def blend(values):
+        keep = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
+        return keep * values + (1 - keep) * tf.gather(values, partner)
+
+    return blend(images), blend(targets), blend(weights)
+
+
+def class_weights(split: Split) -> np.ndarray:
+    """A loss weight per class, inversely proportional to its number of training faces."""
+    class_count = len(split.class_names)
+    counts = np.bincount(split.labels, minlength=class_count)
+    return len(split.labels) / (class_count * np.maximum(counts, 1))
+
+
+def steps_per_epoch(split: Split, config: TrainConfig) -> int:
+    return -(-len(split.labels) // config.batch_size)
+
+
+def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0) -> tf.data.Dataset:
+    """Batches of (pixels, one-hot label, weight) for epochs ``first_epoch`` to ``config.epochs``,
+    one after the other (``steps_per_epoch`` batches each), each a function of (seed, epoch, batch)."""
+    count, class_count = len(split.labels), len(split.class_names)
+    images = tf.constant(split.images[..., None])
+    labels = tf.constant(split.labels, tf.int32)
+    weight_table = tf.constant(class_weights(split) if config.class_weights else np.ones(class_count), tf.float32)
+    augmentation = augmenter(config.seed) if config.augment else None
+    run_seed = tf.constant([config.seed, 0], tf.int64)
+
+    def epoch(number):
+        epoch_seed = fold_in(run_seed, number)
+        order = tf.argsort(tf.random.stateless_uniform([count], epoch_seed))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size).enumerate()
+        return batches.map(lambda index, picks: (picks, fold_in(epoch_seed, index + 1)))
+
+    def prepare(picks, seed):
+        batch = tf.cast(tf.gather(images, picks), tf.float32)
+        if augmentation is not None:
+            batch = tf.clip_by_value(augment(augmentation, batch, fold_in(seed, 0)), 0.0, 255.0)
+        if config.erase > 0:
+            batch = random_erase(batch, config.erase, fold_in(seed, 1))
+        batch_labels = tf.gather(labels, picks)
+        targets, weights = tf.one_hot(batch_labels, class_count), tf.gather(weight_table, batch_labels)
+        if config.mixup > 0:
+            batch, targets, weights = mixup(config.mixup, batch, targets, weights, fold_in(seed, 2))
+        return batch, targets, weights
+
+    epochs = tf.data.Dataset.range(first_epoch, config.epochs).flat_map(epoch)
+    return epochs.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

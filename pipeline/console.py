@@ -1,0 +1,40 @@
+"""How the command-line tools start TensorFlow: without the lines its native code prints on a
+machine without a GPU (cuDNN, cuBLAS and cuFFT factories, the computation placer, CUDA drivers,
+graph optimiser sessions), which read like failures but are not. ``--verbose`` shows them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+
+_verbose = False
+
+
+def load_tensorflow(verbose: bool = False) -> None:
+    """Import TensorFlow and Keras, quietly unless ``verbose`` (which also holds for
+    :func:`native_logs_hidden` later)."""
+    global _verbose
+    _verbose = verbose
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own info and warning lines
+    with native_logs_hidden():
+        import keras  # noqa: F401
+
+
+@contextmanager
+def native_logs_hidden():
+    """Hide what native code writes straight to file descriptor 2 meanwhile (unless verbose)."""
+    if _verbose:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
