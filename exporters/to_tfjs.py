@@ -69,6 +69,12 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument("--quantize", choices=list(QUANTIZATIONS), default="float16",
                         help="weight quantisation (default: float16)")
+    parser.add_argument("--no-flip-average", dest="flip_average", action="store_false",
+                        help="export the network alone; by default the exported model averages each face's "
+                        "scores with its mirror image's (more accurate, a second pass per face)")
+    parser.add_argument("--keras", type=Path, metavar="FILE",
+                        help="also write the exported model as a .keras file (what pipeline.detect and "
+                        "pipeline.evaluate load), so that they compute what the page computes")
     parser.add_argument("--data", default=str(DEFAULT_DATA),
                         help="faces for the parity check: the validation split of this data set "
                         f"(default: {DEFAULT_DATA}; synthetic faces when it is absent)")
@@ -81,20 +87,27 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     model_path = resolve_model_path(args.model)
     load_tensorflow(args.verbose)
-    metadata = export(model_path, args.out, args.quantize, args.data)
+    metadata = export(model_path, args.out, args.quantize, args.data, args.flip_average, args.keras)
     parity = metadata["parity"]
     print(f"Exported {model_path} to {args.out}: {metadata['quantization']}, "
           f"{metadata['size_bytes'] / 1e6:.2f} MB, converted in {metadata['conversion_seconds']:.1f} s")
     print(f"Parity with Keras on {parity['faces']} {parity['face_source']} faces, TF.js {parity['backend']}: "
           f"max score difference {parity['max_difference']:.2e}, top-1 agreement {parity['top1_agreement']:.1%}")
+    if args.keras:
+        print(f"Wrote the same model for Python to {args.keras}")
     return metadata
 
 
-def export(model_path: Path, out: Path, quantize: str, data: str | Path) -> dict:
-    """Convert ``model_path`` into ``out``; returns the metadata written beside the model."""
-    from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
+def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_average: bool = True,
+           keras_out: Path | None = None) -> dict:
+    """Convert ``model_path`` into ``out`` (with ``flip_average``, averaging each face with its
+    mirror image inside the graph), and into ``keras_out`` too when given; returns the metadata
+    written beside the model."""
+    from pipeline.model import load_model, network, save_model, with_flip_average
 
     model, info = load_model(model_path)
+    model = with_flip_average(network(model)) if flip_average else network(model)
+    info = {**info, "flip_average": flip_average}
     expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
     if tuple(model.input_shape) != expected:
         raise UserError(f"{model_path} takes input of shape {model.input_shape}, not {expected}; "
@@ -121,6 +134,8 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path) -> dict
         replace_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if keras_out:
+        save_model(model, keras_out, info)
     return metadata
 
 
@@ -217,6 +232,7 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         "face_crop": {"detector": "blazeface", **FACE_CROPS["blazeface"].to_json(),
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,
+        "flip_average": info["flip_average"],
         "source": {"model": model_path.as_posix(), "run": info.get("run", model_path.parent.name),
                    "validation_accuracy": info.get("validation_accuracy"), "epoch": info.get("epoch")},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -106,9 +106,12 @@ def steps_per_epoch(split: Split, config: TrainConfig) -> int:
     return -(-len(split.labels) // config.batch_size)
 
 
-def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0) -> tf.data.Dataset:
-    """Batches of (pixels, one-hot label, weight) for epochs ``first_epoch`` to ``config.epochs``,
-    one after the other (``steps_per_epoch`` batches each), each a function of (seed, epoch, batch)."""
+def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0, teachers=None) -> tf.data.Dataset:
+    """Batches of (pixels, target, weight) for epochs ``first_epoch`` to ``config.epochs``, one
+    after the other (``steps_per_epoch`` batches each), each a function of (seed, epoch, batch).
+
+    The target is the one-hot label, followed, with ``teachers`` (pipeline.distill.Teachers), by
+    their soft targets for the same augmented faces."""
     count, class_count = len(split.labels), len(split.class_names)
     images = tf.constant(split.images[..., None])
     labels = tf.constant(split.labels, tf.int32)
@@ -130,6 +133,8 @@ def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0) ->
             batch = random_erase(batch, config.erase, fold_in(seed, 1))
         batch_labels = tf.gather(labels, picks)
         targets, weights = tf.one_hot(batch_labels, class_count), tf.gather(weight_table, batch_labels)
+        if teachers is not None:
+            targets = tf.concat([targets, teachers.soft_targets(batch, picks, config.distill_temperature)], axis=1)
         if config.mixup > 0:
             batch, targets, weights = mixup(config.mixup, batch, targets, weights, fold_in(seed, 2))
         return batch, targets, weights

@@ -34,3 +34,6 @@ class TrainConfig:
     patience: int = 30
     seed: int = 13
     init_from: str | None = None
+    teacher: str | None = None  # comma-separated models or score tables to distil from
+    distill_temperature: float = 4.0
+    distill_weight: float = 0.7  # share of the loss given to the teachers' soft targets

@@ -79,6 +79,43 @@ def build_vgg11(
     return keras.Model(pixels, scores, name="mien_vgg11")
 
 
+@keras.saving.register_keras_serializable(package="mien")
+class WithMirrorImages(layers.Layer):
+    """A batch of faces [N, height, width, channels] followed by their mirror images: [2N, ...]."""
+
+    def call(self, faces):
+        return keras.ops.concatenate([faces, keras.ops.flip(faces, axis=2)], axis=0)
+
+
+@keras.saving.register_keras_serializable(package="mien")
+class AverageHalves(layers.Layer):
+    """Scores [2N, classes] of faces and their mirror images: the average of each pair, [N, classes]."""
+
+    def call(self, scores):
+        half = keras.ops.shape(scores)[0] // 2
+        return (scores[:half] + scores[half:]) / 2
+
+
+def with_flip_average(model: keras.Model) -> keras.Model:
+    """``model`` whose scores for each face are the average of its and its mirror image's.
+
+    Faces are symmetric enough that the two views disagree mostly on what the network got wrong,
+    so the average is more accurate; it costs a second pass per face. The network runs once, on
+    the faces and their mirror images together, so an export holds its weights once. The result
+    saves, loads and exports as any other Keras model.
+    """
+    pixels = keras.Input(model.input_shape[1:], name="pixels")
+    scores = AverageHalves(name="flip_average")(model(WithMirrorImages(name="with_mirror_images")(pixels)))
+    return keras.Model(pixels, scores, name=f"{model.name}_flip_average")
+
+
+def network(model: keras.Model) -> keras.Model:
+    """The network itself: ``model``, or the one inside a :func:`with_flip_average` model."""
+    if any(isinstance(layer, WithMirrorImages) for layer in model.layers):
+        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return model
+
+
 ARCHITECTURE = ("width", "activation", "head_units")  # the settings that shape the weights
 RECALIBRATION_FACES = 10240
 

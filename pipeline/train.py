@@ -75,6 +75,13 @@ def parse_args(argv=None):
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from a trained model (run folder or .keras): fine-tune it on these classes "
                         "and data; its width, activation and head units are used")
+    parser.add_argument("--teacher", metavar="MODEL[,MODEL...]",
+                        help="distil from these teachers: run folders, .keras files or score tables (.csv) of any "
+                        "size and class set; the student learns from their averaged scores as well as the labels")
+    parser.add_argument("--distill-temperature", type=float, default=defaults.distill_temperature, metavar="T",
+                        help="temperature that softens the teachers' and the student's scores (default: %(default)s)")
+    parser.add_argument("--distill-weight", type=float, default=defaults.distill_weight, metavar="W",
+                        help="share of the loss given to the teachers, the rest to the labels (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (default: the newest run) from its last epoch")
@@ -116,6 +123,16 @@ def check_config(config: TrainConfig) -> None:
         raise UserError(f"--erase is a chance between 0 and 1 (got {config.erase}); 0.5 erases half the faces.")
     if config.mixup < 0:
         raise UserError(f"--mixup must be 0 (off) or positive (got {config.mixup}); 0.2 is a usual value.")
+    if config.distill_temperature <= 0:
+        raise UserError(f"--distill-temperature must be positive (got {config.distill_temperature}); 4 is a usual value.")
+    for name in filter(None, (name.strip() for name in (config.teacher or "").split(","))):
+        path = Path(name)
+        if not (path / BEST_MODEL if path.is_dir() else path).is_file():
+            raise UserError(f"No teacher at {path}; give --teacher run folders, .keras files or score tables (.csv), "
+                            "separated by commas.")
+    if not 0 <= config.distill_weight <= 1:
+        raise UserError(f"--distill-weight is a share between 0 and 1 (got {config.distill_weight}); "
+                        f"{TrainConfig.distill_weight} is the default.")
 
 
 def read_config(run_dir: Path) -> TrainConfig:
@@ -136,12 +153,14 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     from pipeline.batches import steps_per_epoch, training_batches
     from pipeline.checkpoint import RunRecorder
     from pipeline.data import load_dataset
+    from pipeline.distill import Teachers
     from pipeline.evaluate import evaluate_split
     from pipeline.model import load_model, model_info, read_info
 
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
     train_split, validation_split = data["train"], data["validation"]
+    teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
@@ -166,7 +185,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
                            model_info(class_set, config=dataclasses.asdict(config), run=run_dir.name),
                            train_split.images, validation)
     model.fit(
-        training_batches(train_split, config, first_epoch=state["epoch"]),
+        training_batches(train_split, config, first_epoch=state["epoch"], teachers=teachers),
         epochs=config.epochs,
         initial_epoch=state["epoch"],
         steps_per_epoch=steps_per_epoch(train_split, config),
@@ -195,11 +214,12 @@ def new_model(config: TrainConfig, class_set, steps_per_epoch: int):
 
     Starting from a model takes its architecture, which is written back into ``config``.
     """
-    from pipeline.model import ARCHITECTURE, build_vgg11, load_model, transfer_weights
+    from pipeline.model import ARCHITECTURE, build_vgg11, load_model, network, transfer_weights
 
     source = None
     if config.init_from:
         source, source_info = load_model(resolve_model_path(config.init_from))
+        source = network(source)
         for name in ARCHITECTURE:
             setattr(config, name, source_info["config"][name])
     model = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
@@ -219,8 +239,11 @@ def start_run(run_dir: Path, config: TrainConfig, train_split, validation_split)
 
 
 def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
-    """Adam with linear warm-up and cosine decay, label-smoothed cross-entropy."""
+    """Adam with linear warm-up and cosine decay; label-smoothed cross-entropy, blended with the
+    teachers' soft targets when there are teachers (pipeline.distill)."""
     import keras
+
+    from pipeline.distill import DistillationLoss, label_accuracy
 
     warmup_steps = config.warmup_epochs * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -232,8 +255,9 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
+        loss=DistillationLoss(config.label_smoothing, config.distill_temperature,
+                              config.distill_weight if config.teacher else 0.0),
+        metrics=[keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy")],
     )
 
 

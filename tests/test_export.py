@@ -167,3 +167,25 @@ def test_a_killed_export_leaves_no_process_and_its_folder_goes_at_the_next_expor
 
     export(trained_run, out, parity_data)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(trained_run, parity_data, tmp_path):
+    from pipeline.model import load_model, network
+
+    shipped = tmp_path / "shipped.keras"
+    metadata = to_tfjs.main(["--model", str(trained_run), "--out", str(tmp_path / "model"), "--data", str(parity_data),
+                             "--keras", str(shipped)])
+    assert metadata["flip_average"] and metadata["parity"]["top1_agreement"] >= 0.99
+    alone = to_tfjs.main(["--model", str(trained_run), "--out", str(tmp_path / "alone"), "--data", str(parity_data),
+                          "--no-flip-average"])
+    assert not alone["flip_average"]
+    assert abs(metadata["size_bytes"] - alone["size_bytes"]) < 0.05 * alone["size_bytes"]  # the weights once
+    model, info = load_model(shipped)
+    assert info["flip_average"] and info["classes"] == ["angry", "happy", "neutral", "sad"]
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype("float32")
+    run, _ = load_model(trained_run / "best.keras")
+    expected = (run.predict(faces, verbose=0) + run.predict(faces[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(model.predict(faces, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    tfjs_scores, _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces)
+    np.testing.assert_allclose(tfjs_scores, expected, atol=1e-2)
+    assert network(model).count_params() == run.count_params()

@@ -128,3 +128,18 @@ def test_batch_norm_is_recalibrated_on_clean_faces_and_the_model_left_as_it_was(
     assert float(norm.moving_mean.numpy()[0]) == pytest.approx(faces.mean(), rel=1e-3)
     assert float(norm.moving_variance.numpy()[0]) == pytest.approx(faces.astype(float).var(), rel=2e-2)
     assert norm.momentum == 0.99 and model.layers[3].rate == 0.5
+
+
+def test_a_flip_averaged_model_averages_each_face_with_its_mirror_image(tmp_path):
+    from pipeline.model import network, with_flip_average
+
+    model = build_vgg11(4, width=0.125, head_units=16)
+    averaged = with_flip_average(model)
+    faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48, 1)).astype("float32")
+    expected = (model.predict(faces, verbose=0) + model.predict(faces[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(averaged.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert averaged.count_params() == model.count_params()  # one network, run on both views
+    save_model(averaged, tmp_path / "averaged.keras", model_info(parse_classes(4)))
+    loaded, _ = load_model(tmp_path / "averaged.keras")
+    np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert network(loaded).name == model.name and network(model) is model
