@@ -5,7 +5,8 @@
 
 Faces are found with OpenCV's Haar cascade, cropped like the training faces and classified by the
 Keras model, all faces of a frame in one batch. Annotated copies (box, label and a bar per class)
-go to --out; with --csv, one row per face per frame.
+go to --out; with --csv, one row per face per frame (an empty one for a frame without a face),
+which python -m pipeline.mood summarises.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import csv
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -146,19 +148,24 @@ class Report:
         self.csv_file = open_for_writing(csv_path, "--csv") if csv_path else None
         self.csv = csv.writer(self.csv_file) if self.csv_file else None
         if self.csv:
-            self.csv.writerow(["source", "time_s", "face", "x", "y", "width", "height", "label", *self.class_names])
+            self.csv.writerow(["source", "time_s", "clock", "face", "x", "y", "width", "height", "label", *self.class_names])
 
-    def faces(self, source: str, faces: list[Face], seconds: float | None = None) -> None:
+    def faces(self, source: str, faces: list[Face], seconds: float | None = None, clock: datetime | None = None) -> None:
+        """One picture's faces: a console line each, and a CSV row each (one empty row if none)."""
         where = source if seconds is None else f"{source} {format_time(seconds)}"
         if not faces and seconds is None:
             tqdm.write(f"{where}  no face found")
+        time_s = "" if seconds is None else f"{seconds:.3f}"
+        when = clock.isoformat(timespec="milliseconds") if clock else ""
+        if self.csv and not faces:
+            self.csv.writerow([source, time_s, when, *[""] * (6 + len(self.class_names))])
         for index, face in enumerate(faces):
             self.faces_by_label[face.label] = self.faces_by_label.get(face.label, 0) + 1
             x, y, w, h = face.box
             tqdm.write(f"{where}  face {index}  box {x},{y},{w},{h}  {face.label} {face.confidence:.2f}")
             if self.csv:
-                self.csv.writerow([source, "" if seconds is None else f"{seconds:.3f}", index, x, y, w, h,
-                                   face.label, *(f"{face.scores[name]:.4f}" for name in self.class_names)])
+                self.csv.writerow([source, time_s, when, index, x, y, w, h, face.label,
+                                   *(f"{face.scores[name]:.4f}" for name in self.class_names)])
 
     def failed(self, source: str, reason: str) -> None:
         self.failures.append(f"{source}: {reason}")
@@ -224,8 +231,9 @@ def process_image(path: Path, classifier: ExpressionClassifier, report: Report, 
 
 
 def process_stream(capture, name: str, classifier: ExpressionClassifier, report: Report, target: Path,
-                   viewer: "Viewer", total_frames: int = 0) -> None:
-    """Annotate every frame of an opened capture into ``target`` (mp4) until it ends or is stopped."""
+                   viewer: "Viewer", total_frames: int = 0, live: bool = False) -> None:
+    """Annotate every frame of an opened capture into ``target`` (mp4) until it ends or is stopped;
+    ``live`` (a camera) stamps each frame with the time of day."""
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     fps = fps if 1 <= fps <= 240 else 30.0
     writer = None
@@ -241,7 +249,7 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
             if writer is None:
                 writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
             faces = classifier.analyse(frame)
-            report.faces(name, faces, seconds=index / fps)
+            report.faces(name, faces, seconds=index / fps, clock=datetime.now() if live else None)
             annotated = annotate(frame, faces)
             writer.write(annotated)
             if not viewer.show(annotated):
@@ -345,7 +353,7 @@ def main(argv=None) -> Report:
                 print(f"Reading camera {args.camera}; press Ctrl-C (or q in the window) to stop.", file=sys.stderr)
                 try:
                     process_stream(capture, f"camera {args.camera}", classifier, report,
-                                   args.out / f"camera-{args.camera}.mp4", viewer)
+                                   args.out / f"camera-{args.camera}.mp4", viewer, live=True)
                 except UserError as error:
                     report.failed(f"camera {args.camera}", str(error))
                 capture.release()

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
@@ -69,3 +70,22 @@ def _save(figure, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def plot_mood(classes: list[str], hours: list[str], shares: list, in_view: list[float], path: Path) -> None:
+    """Each hour's share of each expression as a stacked bar, and how much of it a face was in view."""
+    figure, axis = plt.subplots(figsize=(max(6, 0.7 * len(hours) + 3), 4.5))
+    positions = np.arange(len(hours))
+    bottom = np.zeros(len(hours))
+    for index, name in enumerate(classes):
+        values = np.array([row[index] if row is not None else 0.0 for row in shares])
+        axis.bar(positions, values, 0.7, bottom=bottom, label=name)
+        bottom += values
+    axis.plot(positions, in_view, "k.--", label="face in view")
+    axis.set_xticks(positions, hours, rotation=45, ha="right")
+    axis.set_ylim(0, 1.05)
+    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.set_ylabel("share of the hour")
+    axis.set_title("Expressions per hour (main face)")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    _save(figure, path)

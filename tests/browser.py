@@ -58,6 +58,10 @@ def state(page) -> dict:
     return page.evaluate("() => window.mien.state")
 
 
+def start_camera(page):
+    page.click("#camera-toggle")
+
+
 def analysis_worker(page):
     """The page's analysis worker, where TF.js runs (its global ``tf`` can be evaluated there)."""
     deadline = time.monotonic() + 30

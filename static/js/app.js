@@ -8,12 +8,15 @@
 // {backend, ready, fps, msPerFrame, frames, frameSource, faces: [{box: [x, y, w, h], label, scores: {name: p}}]}
 // with boxes in the picture's own pixels (not mirrored); frames counts the pictures analysed.
 // window.mien.events dispatches a 'result' event per analysed picture, its detail
-// {source: 'camera' | 'photo', faces, width, height, ms} (ms: the worker's time for it).
+// {source: 'camera' | 'photo', faces, width, height, ms} (ms: the worker's time for it);
+// window.mien.record is the mood record kept in this browser (record.js).
 
 import { Analyser, frameSource } from './analyser.js';
 import { BACKENDS, webglRenderer } from './backend.js';
 import { Camera, cameraErrorMessage } from './camera.js';
 import { clearOverlay, drawFaces } from './overlay.js';
+import { MoodRecord } from './record.js';
+import { RecordSection } from './record-view.js';
 
 const MAX_PHOTO_SIDE = 1280;
 
@@ -29,6 +32,7 @@ const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, f
 window.mien = { state, events: new EventTarget() };
 
 const analyser = new Analyser(onWorkerMessage);
+let classes = null; // the class names of the expression model in use
 const renderer = webglRenderer(); // read here: the browser's WebGL settings apply to the page, not always to workers
 let session = 0; // increases with every camera start and stop: results of an older one are dropped
 let shown = null; // the newest result, drawn at the next display refresh
@@ -40,6 +44,8 @@ const camera = new Camera(ui.video, {
     refreshCameraList();
   },
 });
+const recordSection = new RecordSection(new MoodRecord(), { live: () => camera.active && !document.hidden, classes: () => classes });
+window.mien.record = recordSection.record; // the stored mood record (record.js)
 
 // --- messages: one per topic (backend, model, default-model, camera, photo, analysis), so none hides another
 
@@ -86,10 +92,12 @@ function showBackend({ name, description, note, classes, problem }) {
   showModel({ classes, problem });
 }
 
-function showModel({ classes, problem }) {
-  if (problem) showMessage('model', problem);
-  else if (classes) clearMessage('model');
-  state.ready = Boolean(classes) && !problem;
+function showModel(model) {
+  if (model.problem) showMessage('model', model.problem);
+  else if (model.classes) clearMessage('model');
+  state.ready = Boolean(model.classes) && !model.problem;
+  classes = state.ready ? model.classes : null;
+  recordSection.restart();
 }
 
 async function useModel(url) {
@@ -134,6 +142,7 @@ function showResult(result) {
   state.frames += 1;
   state.faces = result.faces;
   if (result.source === 'camera') {
+    recordSection.take(result.faces);
     Object.assign(state, { fps: result.fps, msPerFrame: result.msPerFrame });
     ui.speed.textContent = `${result.fps.toFixed(1)} fps · ${result.msPerFrame.toFixed(0)} ms per frame`;
   } else {

@@ -1,0 +1,177 @@
+// The mood record's section of the page: the Record button, a timeline of the chosen day (uPlot),
+// the day's summary, how much is stored, and exporting or deleting the record.
+
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+import { IntervalAccumulator, INTERVAL_MS, dayOf, summarise } from './record.js';
+
+const COLOURS = ['#d1495b', '#2f7de1', '#8a8f98', '#edae49', '#00798c', '#7b4ea3', '#30a46c'];
+const REFRESH_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+
+function duration(seconds) {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (hours) return `${hours} h ${minutes} min`;
+  return minutes ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
+}
+
+function download(name, type, text) {
+  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+export class RecordSection {
+  /**
+   * `record`: a MoodRecord; `live()`: whether the camera runs in a visible tab; `classes()`: the
+   * class names of the model in use (null without one).
+   */
+  constructor(record, { live, classes }) {
+    Object.assign(this, { record, live, classes });
+    this.ui = {
+      toggle: $('record-toggle'), status: $('record-status'), sets: $('record-classes'), day: $('record-day'),
+      chart: $('record-chart'), summary: $('record-summary'), stored: $('record-stored'),
+      csv: $('record-csv'), json: $('record-json'), deleteDay: $('record-delete-day'), deleteAll: $('record-delete-all'),
+    };
+    this.recording = false;
+    this.accumulator = new IntervalAccumulator();
+    this.plot = null;
+    this.wire();
+    setInterval(() => this.tick(), INTERVAL_MS);
+    setInterval(() => { if (this.recording && !document.hidden) this.refresh(); }, REFRESH_MS);
+    this.record.compact().then(() => this.refresh());
+  }
+
+  wire() {
+    const { ui } = this;
+    ui.toggle.addEventListener('click', () => this.setRecording(!this.recording));
+    ui.sets.addEventListener('change', () => this.refresh());
+    ui.day.addEventListener('change', () => this.refresh());
+    ui.csv.addEventListener('click', async () => {
+      const classes = ui.sets.value;
+      download(`mien-record-${classes.replaceAll(',', '-')}.csv`, 'text/csv', await this.record.csv(classes));
+    });
+    ui.json.addEventListener('click', async () => download('mien-record.json', 'application/json', await this.record.json()));
+    ui.deleteDay.addEventListener('click', async () => {
+      if (!window.confirm(`Delete the record of ${ui.day.value} (${ui.sets.value})? This cannot be undone.`)) return;
+      await this.record.deleteDay(ui.sets.value, ui.day.value);
+      this.refresh();
+    });
+    ui.deleteAll.addEventListener('click', async () => {
+      if (!window.confirm('Delete the whole mood record kept in this browser? This cannot be undone.')) return;
+      await this.record.deleteAll();
+      this.refresh();
+    });
+  }
+
+  setRecording(on) {
+    this.recording = on;
+    this.accumulator.reset();
+    this.ui.toggle.setAttribute('aria-pressed', String(on));
+    this.ui.toggle.classList.toggle('on', on);
+    this.refresh();
+  }
+
+  /** A camera result: counted towards the current interval while recording. */
+  take(faces) {
+    if (this.recording) this.accumulator.add(faces);
+  }
+
+  /** The model changed: an interval never mixes two models' scores. */
+  restart() {
+    this.accumulator.reset();
+  }
+
+  async tick() {
+    if (!this.recording) return;
+    const classes = this.classes();
+    if (!this.live() || !classes) { // camera stopped, tab hidden or no model: nothing is recorded
+      this.accumulator.reset();
+      return;
+    }
+    const row = this.accumulator.take(classes);
+    if (row) await this.record.add(row);
+  }
+
+  /** Show the chosen class set's chosen day (by default the current model's, today). Refreshes
+   * run one after the other, so an older one never overwrites a newer one. */
+  refresh() {
+    this.shown = (this.shown ?? Promise.resolve()).then(() => this.render()).catch((error) => console.error(error));
+    return this.shown;
+  }
+
+  async render() {
+    const { ui } = this;
+    const status = this.recording
+      ? (this.live() ? 'Recording.' : 'Recording while the camera runs in a visible tab.')
+      : 'Not recording.';
+    ui.status.textContent = status;
+    const sets = await this.record.index();
+    const wanted = ui.sets.value || this.classes()?.join();
+    ui.sets.replaceChildren(...sets.map(({ classes }) => new Option(classes.replaceAll(',', ', '), classes)));
+    if (sets.some((set) => set.classes === wanted)) ui.sets.value = wanted;
+    const days = sets.find((set) => set.classes === ui.sets.value)?.days ?? [];
+    const chosenDay = days.includes(ui.day.value) ? ui.day.value : days[0];
+    ui.day.replaceChildren(...days.map((day) => new Option(day === dayOf(Date.now()) ? `${day} (today)` : day, day)));
+    if (chosenDay) ui.day.value = chosenDay;
+    for (const control of [ui.sets, ui.day, ui.csv, ui.deleteDay]) control.disabled = days.length === 0;
+    ui.json.disabled = ui.deleteAll.disabled = sets.length === 0;
+    const rows = chosenDay ? await this.record.day(ui.sets.value, chosenDay) : [];
+    this.drawTimeline(ui.sets.value ? ui.sets.value.split(',') : [], rows);
+    this.showSummary(ui.sets.value ? ui.sets.value.split(',') : [], rows);
+    const totals = await this.record.totals();
+    const usage = (await navigator.storage?.estimate?.())?.usage;
+    ui.stored.textContent = totals.intervals === 0 ? 'Nothing is stored.'
+      : `Stored in this browser: ${duration(totals.seconds)} over ${totals.days} day${totals.days === 1 ? '' : 's'} `
+        + `(${totals.intervals.toLocaleString()} intervals${usage ? `; this site uses ${(usage / 1e6).toFixed(1)} MB here` : ''}).`;
+  }
+
+  /** Each class's share over the day; gaps where nobody was in view or nothing was recorded. */
+  drawTimeline(classes, rows) {
+    this.plot?.destroy();
+    this.plot = null;
+    if (rows.length === 0) {
+      this.ui.chart.textContent = 'No record for this day yet: press Record while the camera runs.';
+      return;
+    }
+    this.ui.chart.textContent = '';
+    const times = [];
+    const series = classes.map(() => []);
+    rows.forEach((row, index) => {
+      times.push(row.start / 1000);
+      classes.forEach((_, c) => series[c].push(row.faceSeconds > 0 && row.shares ? row.shares[c] : null));
+      const end = row.start + 1000 * (row.minute ? 60 : row.seconds);
+      if (index + 1 < rows.length && rows[index + 1].start > end + INTERVAL_MS / 2) { // recording was off
+        times.push(end / 1000);
+        series.forEach((values) => values.push(null));
+      }
+    });
+    this.plot = new uPlot({
+      width: Math.max(280, this.ui.chart.clientWidth), height: 220,
+      scales: {
+        // Whole hours, so a day reads like a day; short records are shown as they are.
+        x: { time: true, range: (_, low, high) => (high - low < 3600 ? [low, high] : [Math.floor(low / 3600) * 3600, Math.ceil(high / 3600) * 3600]) },
+        y: { range: [0, 1] },
+      },
+      series: [{}, ...classes.map((name, index) => ({ label: name, stroke: COLOURS[index % COLOURS.length], width: 1.5, spanGaps: false }))],
+      axes: [{}, { values: (_, values) => values.map((value) => `${Math.round(value * 100)}%`) }],
+    }, [times, ...series], this.ui.chart);
+  }
+
+  showSummary(classes, rows) {
+    const { seconds, faceSeconds, shares } = summarise(rows);
+    const items = [Object.assign(document.createElement('li'), {
+      className: 'total',
+      textContent: rows.length ? `Recorded ${duration(seconds)}; a face in view ${Math.round((100 * faceSeconds) / seconds)}% of that time.` : '',
+    })];
+    (shares ?? []).forEach((share, index) => {
+      const item = document.createElement('li');
+      item.className = 'bar';
+      item.append(classes[index], Object.assign(document.createElement('meter'), { min: 0, max: 1, value: share }),
+        Object.assign(document.createElement('span'), { className: 'value', textContent: `${Math.round(share * 100)}%` }));
+      items.push(item);
+    });
+    this.ui.summary.replaceChildren(...items);
+  }
+}

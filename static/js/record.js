@@ -1,0 +1,175 @@
+// The mood record: for every interval while recording, the expression shares of the main face
+// (the largest) and whether a face was in view, kept in this browser's IndexedDB (through Dexie)
+// and nowhere else. Intervals older than a day are summarised per minute, so a month stays small.
+//
+// A stored interval: {start (ms since 1970), day ('YYYY-MM-DD', local), classes ('angry,happy,...'),
+// seconds (recorded), faceSeconds (of those, with a face in view), shares (mean score of each
+// class while a face was in view, or null)}. Records of different class sets are kept apart.
+
+import Dexie from '/vendor/dexie/dexie.min.mjs';
+
+export const INTERVAL_MS = 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
+
+/** The local calendar day of a time, as 'YYYY-MM-DD'. */
+export function dayOf(time) {
+  const date = new Date(time);
+  const pad = (number) => String(number).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The class with the largest share, or '' without shares. */
+export function labelOf(classes, shares) {
+  return shares ? classes[shares.indexOf(Math.max(...shares))] : '';
+}
+
+/** Weighted mean of rows' shares (weights: their seconds with a face), or null without any. */
+function meanShares(rows) {
+  const withFace = rows.filter((row) => row.faceSeconds > 0 && row.shares);
+  const weight = withFace.reduce((total, row) => total + row.faceSeconds, 0);
+  if (weight === 0) return null;
+  return withFace[0].shares.map((_, index) => withFace.reduce((total, row) => total + row.shares[index] * row.faceSeconds, 0) / weight);
+}
+
+/** Gathers one interval's camera results: the main face's scores, and how often a face was seen. */
+export class IntervalAccumulator {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    Object.assign(this, { frames: 0, withFace: 0, sums: null, started: Date.now() });
+  }
+
+  /** Take one analysed frame's faces ([{box, label, scores}]). */
+  add(faces) {
+    this.frames += 1;
+    const scored = faces.filter((face) => face.label);
+    if (scored.length === 0) return;
+    const main = scored.reduce((a, b) => (a.box[2] * a.box[3] >= b.box[2] * b.box[3] ? a : b));
+    const scores = Object.values(main.scores);
+    this.sums = this.sums ? this.sums.map((sum, index) => sum + scores[index]) : scores;
+    this.withFace += 1;
+  }
+
+  /** The interval as a row to store (null if no frame was analysed), and a fresh start. */
+  take(classes) {
+    const { frames, withFace, sums, started } = this;
+    this.reset();
+    if (frames === 0) return null;
+    const inView = 2 * withFace >= frames; // a face in at least half of the frames
+    return {
+      start: started, day: dayOf(started), classes: classes.join(), seconds: 1,
+      faceSeconds: inView ? 1 : 0, shares: inView ? sums.map((sum) => sum / withFace) : null,
+    };
+  }
+}
+
+export class MoodRecord {
+  constructor(name = 'mien-record') {
+    this.db = new Dexie(name);
+    this.db.version(1).stores({ intervals: '++id, start, [classes+day], [classes+start]' });
+  }
+
+  add(row) {
+    return this.db.intervals.add(row);
+  }
+
+  /** Every stored interval, oldest first (of one class set when `classes` is given). */
+  async rows(classes) {
+    const rows = classes
+      ? await this.db.intervals.where('[classes+start]').between([classes, -Infinity], [classes, Infinity]).toArray()
+      : await this.db.intervals.orderBy('start').toArray();
+    return rows;
+  }
+
+  /** The intervals of one day for one class set, oldest first. */
+  async day(classes, day) {
+    const rows = await this.db.intervals.where('[classes+day]').equals([classes, day]).toArray();
+    return rows.sort((a, b) => a.start - b.start);
+  }
+
+  /** The class sets recorded, each with its days, newest first: [{classes, days: [...]}]. */
+  async index() {
+    const keys = await this.db.intervals.orderBy('[classes+day]').uniqueKeys();
+    const sets = new Map();
+    for (const [classes, day] of keys) sets.set(classes, [day, ...(sets.get(classes) ?? [])]);
+    return [...sets].map(([classes, days]) => ({ classes, days }));
+  }
+
+  /** How much is stored: {seconds recorded, intervals, days}. */
+  async totals() {
+    let seconds = 0;
+    let intervals = 0;
+    const days = new Set();
+    await this.db.intervals.each((row) => {
+      seconds += row.seconds;
+      intervals += 1;
+      days.add(row.day);
+    });
+    return { seconds, intervals, days: days.size };
+  }
+
+  /** Summarise second-by-second intervals older than a day into one interval per minute. */
+  async compact(now = Date.now()) {
+    await this.db.transaction('rw', this.db.intervals, async () => {
+      const old = await this.db.intervals.where('start').below(now - DAY_MS).filter((row) => !row.minute).toArray();
+      const minutes = new Map();
+      for (const row of old) {
+        const key = `${row.classes}|${Math.floor(row.start / MINUTE_MS)}`;
+        minutes.set(key, [...(minutes.get(key) ?? []), row]);
+      }
+      const summaries = [...minutes.values()].map((rows) => {
+        const start = Math.floor(rows[0].start / MINUTE_MS) * MINUTE_MS;
+        return {
+          start, day: dayOf(start), classes: rows[0].classes, minute: true,
+          seconds: rows.reduce((total, row) => total + row.seconds, 0),
+          faceSeconds: rows.reduce((total, row) => total + row.faceSeconds, 0),
+          shares: meanShares(rows),
+        };
+      });
+      await this.db.intervals.bulkDelete(old.map((row) => row.id));
+      await this.db.intervals.bulkAdd(summaries);
+    });
+  }
+
+  deleteDay(classes, day) {
+    return this.db.intervals.where('[classes+day]').equals([classes, day]).delete();
+  }
+
+  deleteAll() {
+    return this.db.intervals.clear();
+  }
+
+  /** The record of one class set as CSV: a row per interval, the header naming the classes. */
+  async csv(classes) {
+    const names = classes.split(',');
+    const lines = [['time', 'seconds', 'face_in_view', 'label', ...names].join(',')];
+    for (const row of await this.rows(classes)) {
+      lines.push([
+        new Date(row.start).toISOString(), row.seconds, +(row.faceSeconds / row.seconds).toFixed(4),
+        labelOf(names, row.shares), ...(row.shares ? row.shares.map((share) => +share.toFixed(4)) : names.map(() => '')),
+      ].join(','));
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** The whole record as JSON, each interval with its classes. */
+  async json() {
+    const intervals = (await this.rows()).map((row) => ({
+      time: new Date(row.start).toISOString(), seconds: row.seconds, face_seconds: row.faceSeconds,
+      classes: row.classes.split(','), shares: row.shares, label: labelOf(row.classes.split(','), row.shares) || null,
+    }));
+    return JSON.stringify({ format: 'mien-record/1', exported: new Date().toISOString(), intervals }, null, 1);
+  }
+}
+
+/** A day's summary: seconds recorded, seconds with a face, and the mean share of each class. */
+export function summarise(rows) {
+  return {
+    seconds: rows.reduce((total, row) => total + row.seconds, 0),
+    faceSeconds: rows.reduce((total, row) => total + row.faceSeconds, 0),
+    shares: meanShares(rows),
+  };
+}

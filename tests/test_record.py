@@ -1,0 +1,140 @@
+"""The mood record on the page: recorded only when asked, kept in this browser, shown, exported, deleted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+
+from tests.browser import start_camera, wait_for_faces
+
+ROWS = "async () => await window.mien.record.rows()"
+
+
+def stored(page) -> list[dict]:
+    return page.evaluate(ROWS)
+
+
+def wait_for_rows(page, more_than: int, condition: str = "true", timeout: float = 30) -> list[dict]:
+    """The stored rows, once more than ``more_than`` of them meet ``condition`` (a JS expression of ``row``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = stored(page)
+        if len(page.evaluate(f"(rows) => rows.filter((row) => {condition})", rows)) > more_than:
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"no more than {more_than} stored rows met {condition} in {timeout} s")
+
+
+def recording_page(page):
+    start_camera(page)
+    wait_for_faces(page)
+    page.click("#record-toggle")
+    wait_for_rows(page, 2)
+
+
+def test_nothing_is_stored_while_recording_is_off(page):
+    start_camera(page)
+    wait_for_faces(page)
+    time.sleep(2.5)
+    assert stored(page) == []
+    assert page.text_content("#record-stored") == "Nothing is stored."
+    assert page.get_attribute("#record-toggle", "aria-pressed") == "false"
+
+
+def test_recording_stores_a_second_by_second_record_of_the_main_face_that_survives_a_reload(page):
+    recording_page(page)
+    rows = stored(page)
+    assert all(row["classes"] == "angry,happy,neutral,sad" and row["seconds"] == 1 and row["faceSeconds"] == 1
+               for row in rows)
+    assert all(max(range(4), key=row["shares"].__getitem__) == 1 for row in rows)  # happy, as on the page
+    starts = [row["start"] for row in rows]
+    assert all(0.5 <= (b - a) / 1000 <= 1.5 for a, b in zip(starts[1:], starts[2:]))  # one a second
+    page.click("#record-toggle")  # off
+    count = len(stored(page))
+    page.reload()
+    page.wait_for_function("() => window.mien && window.mien.state.ready", timeout=90_000)
+    assert len(stored(page)) == count
+    page.wait_for_function("() => document.querySelector('#record-summary').textContent.includes('happy')")
+    assert "a face in view 100% of that time" in page.text_content("#record-summary")
+    assert page.query_selector("#record-chart canvas") is not None  # the day's timeline
+    assert page.text_content("#record-stored").startswith(f"Stored in this browser: {count} s over 1 day")
+
+
+def test_a_hidden_tab_or_a_stopped_camera_stores_nothing(page):
+    recording_page(page)
+    page.evaluate("""() => {
+        Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""")
+    time.sleep(1.2)  # an interval in progress may still close
+    hidden_at = len(stored(page))
+    time.sleep(2.5)
+    assert len(stored(page)) == hidden_at
+    page.evaluate("""() => { delete document.hidden; document.dispatchEvent(new Event('visibilitychange')); }""")
+    wait_for_rows(page, hidden_at)
+    page.click("#camera-toggle")  # stop the camera, still recording
+    time.sleep(1.2)
+    stopped_at = len(stored(page))
+    time.sleep(2.5)
+    assert len(stored(page)) == stopped_at
+    assert page.get_attribute("#record-toggle", "aria-pressed") == "true"
+
+
+def test_the_csv_export_is_what_was_stored(page):
+    recording_page(page)
+    page.click("#record-toggle")
+    rows = stored(page)
+    with page.expect_download() as download:
+        page.click("#record-csv")
+    assert download.value.suggested_filename == "mien-record-angry-happy-neutral-sad.csv"
+    lines = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
+    assert list(lines[0]) == ["time", "seconds", "face_in_view", "label", "angry", "happy", "neutral", "sad"]
+    assert len(lines) == len(rows)
+    for line, row in zip(lines, rows):
+        assert line["label"] == "happy" and float(line["face_in_view"]) == 1 and line["seconds"] == "1"
+        assert [float(line[name]) for name in ("angry", "happy", "neutral", "sad")] == pytest.approx(row["shares"], abs=1e-4)
+    with page.expect_download() as download:
+        page.click("#record-json")
+    assert open(download.value.path()).read().count('"label": "happy"') == len(rows)
+
+
+def test_delete_empties_the_record_after_a_confirmation(page):
+    recording_page(page)
+    page.click("#record-toggle")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#record-delete-all")
+    assert len(stored(page)) >= 3  # not confirmed: kept
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#record-delete-all")
+    page.wait_for_function("() => document.querySelector('#record-stored').textContent === 'Nothing is stored.'")
+    assert stored(page) == []
+
+
+def test_records_of_another_model_are_kept_apart(page):
+    recording_page(page)
+    page.select_option("#model-select", "/models/model-7/")
+    wait_for_rows(page, 0, "row.classes.split(',').length === 7", timeout=60)
+    page.click("#record-toggle")
+    sets = page.evaluate("async () => (await window.mien.record.index()).map((set) => set.classes)")
+    assert sorted(sets) == ["angry,disgust,fear,happy,neutral,sad,surprise", "angry,happy,neutral,sad"]
+    four = page.evaluate("async () => await window.mien.record.csv('angry,happy,neutral,sad')")
+    assert all(len(line.split(",")) == 8 for line in four.strip().splitlines())  # no 7-class row among them
+
+
+def test_intervals_older_than_a_day_are_summarised_per_minute(page):
+    summary = page.evaluate("""async () => {
+        const record = window.mien.record;
+        const start = Date.UTC(2026, 0, 5, 10, 0, 0);
+        for (let second = 0; second < 90; second += 1) {  // 90 s: a face for the first 60, none after
+            const face = second < 60;
+            await record.add({ start: start + second * 1000, day: '2026-01-05', classes: 'a,b', seconds: 1,
+                               faceSeconds: face ? 1 : 0, shares: face ? [second < 30 ? 1 : 0, second < 30 ? 0 : 1] : null });
+        }
+        await record.compact(start + 2 * 24 * 3600 * 1000);
+        return (await record.rows('a,b')).map(({ start, seconds, faceSeconds, shares }) => ({ start, seconds, faceSeconds, shares }));
+    }""")
+    assert summary == [{"start": 1767607200000, "seconds": 60, "faceSeconds": 60, "shares": [0.5, 0.5]},
+                       {"start": 1767607260000, "seconds": 30, "faceSeconds": 0, "shares": None}]
