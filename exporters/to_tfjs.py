@@ -103,10 +103,10 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
     """Convert ``model_path`` into ``out`` (with ``flip_average``, averaging each face with its
     mirror image inside the graph), and into ``keras_out`` too when given; returns the metadata
     written beside the model."""
-    from pipeline.model import load_model, network, save_model, with_flip_average
+    from pipeline.model import bare_network, load_model, save_model, with_flip_average
 
     model, info = load_model(model_path)
-    model = with_flip_average(network(model)) if flip_average else network(model)
+    model = with_flip_average(bare_network(model)) if flip_average else bare_network(model)
     info = {**info, "flip_average": flip_average}
     expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
     if tuple(model.input_shape) != expected:

@@ -37,3 +37,5 @@ class TrainConfig:
     teacher: str | None = None  # comma-separated models or score tables to distil from
     distill_temperature: float = 4.0
     distill_weight: float = 0.7  # share of the loss given to the teachers' soft targets
+    adversarial: float = 0.0  # weight of the loss on adversarially moved faces (0: off)
+    adv_step: float = 2.0  # grey levels (of 0-255) of that move

@@ -1,6 +1,7 @@
 """Evaluate a trained model on a data split: accuracy, macro F1, per-class table, confusion matrix.
 
     python -m pipeline.evaluate --model runs/RUN --data data/face-expression --split validation
+    python -m pipeline.evaluate --model runs/RUN --robustness    # also under FGSM and camera corruptions
 
 A model evaluated on data with more classes than it knows sees only the faces of its own classes.
 """
@@ -93,6 +94,9 @@ def parse_args(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write the metrics to this JSON file")
     parser.add_argument("--plot", metavar="FILE", help="confusion matrix PNG (default: beside the model, confusion_<split>.png)")
     parser.add_argument("--tta", action="store_true", help="average each face's scores with its mirror image")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also measure accuracy after adversarial (FGSM) steps of 1, 2, 4 and 8 grey levels and "
+                        "under camera corruptions: noise, blur, low light, low contrast, JPEG, rotation")
     parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     return parser.parse_args(argv)
 
@@ -116,6 +120,11 @@ def main(argv=None) -> dict:
     plot_confusion(np.array(metrics["confusion"]), metrics["classes"], plot_path,
                    f"{args.split}: accuracy {metrics['accuracy']:.1%}")
     print(f"confusion matrix: {plot_path}")
+    if args.robustness:
+        from pipeline.robustness import format_table, measure
+
+        metrics["robustness"] = measure(model, split.images, split.labels, split.class_names)
+        print(format_table(metrics["robustness"]))
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2))
         print(f"metrics: {args.json}")

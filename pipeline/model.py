@@ -109,7 +109,7 @@ def with_flip_average(model: keras.Model) -> keras.Model:
     return keras.Model(pixels, scores, name=f"{model.name}_flip_average")
 
 
-def network(model: keras.Model) -> keras.Model:
+def bare_network(model: keras.Model) -> keras.Model:
     """The network itself: ``model``, or the one inside a :func:`with_flip_average` model."""
     if any(isinstance(layer, WithMirrorImages) for layer in model.layers):
         return next(layer for layer in model.layers if isinstance(layer, keras.Model))

@@ -82,6 +82,11 @@ def parse_args(argv=None):
                         help="temperature that softens the teachers' and the student's scores (default: %(default)s)")
     parser.add_argument("--distill-weight", type=float, default=defaults.distill_weight, metavar="W",
                         help="share of the loss given to the teachers, the rest to the labels (default: %(default)s)")
+    parser.add_argument("--adversarial", type=float, default=defaults.adversarial, metavar="MULTIPLIER",
+                        help="adversarial regularisation: add MULTIPLIER times the loss on faces moved one FGSM step "
+                        "(0.3 is usual; default: 0, off)")
+    parser.add_argument("--adv-step", type=float, default=defaults.adv_step, metavar="EPS",
+                        help="size of that step in grey levels of the 0-255 pixels (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (default: the newest run) from its last epoch")
@@ -123,6 +128,9 @@ def check_config(config: TrainConfig) -> None:
         raise UserError(f"--erase is a chance between 0 and 1 (got {config.erase}); 0.5 erases half the faces.")
     if config.mixup < 0:
         raise UserError(f"--mixup must be 0 (off) or positive (got {config.mixup}); 0.2 is a usual value.")
+    if config.adversarial < 0 or config.adv_step <= 0:
+        raise UserError(f"--adversarial must be 0 (off) or positive and --adv-step positive (got {config.adversarial} "
+                        f"and {config.adv_step}); --adversarial 0.3 --adv-step 2 is a usual choice.")
     if config.distill_temperature <= 0:
         raise UserError(f"--distill-temperature must be positive (got {config.distill_temperature}); 4 is a usual value.")
     for name in filter(None, (name.strip() for name in (config.teacher or "").split(","))):
@@ -150,6 +158,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     """Train (or continue) the run in ``run_dir``; returns the final metrics."""
     import keras
 
+    from pipeline.adversarial import configure
     from pipeline.batches import steps_per_epoch, training_batches
     from pipeline.checkpoint import RunRecorder
     from pipeline.data import load_dataset
@@ -167,6 +176,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     checkpoint_path = run_dir / CHECKPOINT
     if checkpoint_path.exists():
         model, _ = load_model(checkpoint_path, compile=True)
+        configure(model, config.adversarial, config.adv_step)
         state = read_info(checkpoint_path)["training"]
         if state["finished"]:
             print(f"{run_dir} finished at epoch {state['epoch']}; nothing to resume.")
@@ -214,15 +224,17 @@ def new_model(config: TrainConfig, class_set, steps_per_epoch: int):
 
     Starting from a model takes its architecture, which is written back into ``config``.
     """
-    from pipeline.model import ARCHITECTURE, build_vgg11, load_model, network, transfer_weights
+    from pipeline.adversarial import training_model
+    from pipeline.model import ARCHITECTURE, bare_network, build_vgg11, load_model, transfer_weights
 
     source = None
     if config.init_from:
         source, source_info = load_model(resolve_model_path(config.init_from))
-        source = network(source)
+        source = bare_network(source)
         for name in ARCHITECTURE:
             setattr(config, name, source_info["config"][name])
-    model = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
+    network = build_vgg11(len(class_set), config.width, config.activation, config.dropout, config.l2, config.head_units)
+    model = training_model(network, config.adversarial, config.adv_step)
     if source is not None:
         print(f"Starting from {config.init_from}: {transfer_weights(source, source_info, model, class_set)}")
     compile_model(model, config, steps_per_epoch)

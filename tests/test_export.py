@@ -170,7 +170,7 @@ def test_a_killed_export_leaves_no_process_and_its_folder_goes_at_the_next_expor
 
 
 def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(trained_run, parity_data, tmp_path):
-    from pipeline.model import load_model, network
+    from pipeline.model import bare_network, load_model
 
     shipped = tmp_path / "shipped.keras"
     metadata = to_tfjs.main(["--model", str(trained_run), "--out", str(tmp_path / "model"), "--data", str(parity_data),
@@ -188,4 +188,4 @@ def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(
     np.testing.assert_allclose(model.predict(faces, verbose=0), expected, rtol=1e-4, atol=1e-6)
     tfjs_scores, _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces)
     np.testing.assert_allclose(tfjs_scores, expected, atol=1e-2)
-    assert network(model).count_params() == run.count_params()
+    assert bare_network(model).count_params() == run.count_params()

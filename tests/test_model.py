@@ -131,7 +131,7 @@ def test_batch_norm_is_recalibrated_on_clean_faces_and_the_model_left_as_it_was(
 
 
 def test_a_flip_averaged_model_averages_each_face_with_its_mirror_image(tmp_path):
-    from pipeline.model import network, with_flip_average
+    from pipeline.model import bare_network, with_flip_average
 
     model = build_vgg11(4, width=0.125, head_units=16)
     averaged = with_flip_average(model)
@@ -142,4 +142,4 @@ def test_a_flip_averaged_model_averages_each_face_with_its_mirror_image(tmp_path
     save_model(averaged, tmp_path / "averaged.keras", model_info(parse_classes(4)))
     loaded, _ = load_model(tmp_path / "averaged.keras")
     np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
-    assert network(loaded).name == model.name and network(model) is model
+    assert bare_network(loaded).name == model.name and bare_network(model) is model

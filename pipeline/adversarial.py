@@ -1,0 +1,70 @@
+"""Adversarial regularisation, as Neural Structured Learning's ``AdversarialRegularization`` does it.
+
+The loss of each training batch gets ``multiplier`` times the loss on the same faces moved one
+FGSM step of ``step`` grey levels along the sign of the loss gradient (clipped to 0-255), so the
+network learns to keep its answer under small changes of the pixels. The library itself cannot be
+used: ``neural-structured-learning`` 1.4.0 (the newest) imports ``tensorflow.estimator``, which
+TensorFlow 2.16 removed, and it is written for Keras 2's ``tf.keras``; the regulariser is a few
+lines of our own training step instead.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def fgsm(model: keras.Model, faces, targets, step: float, loss=None):
+    """Faces moved ``step`` grey levels along the sign of the loss gradient, clipped to 0-255.
+
+    ``faces`` are raw 0-255 pixels [N, 48, 48, 1], ``targets`` one-hot; ``loss`` defaults to
+    cross-entropy. The model runs in inference mode (batch normalisation's moving statistics).
+    """
+    faces = tf.convert_to_tensor(faces, tf.float32)
+    loss = loss or keras.losses.CategoricalCrossentropy()
+    with tf.GradientTape() as tape:
+        tape.watch(faces)
+        value = loss(targets, model(faces, training=False))
+    return tf.clip_by_value(faces + step * tf.sign(tape.gradient(value, faces)), 0.0, 255.0)
+
+
+@keras.saving.register_keras_serializable(package="mien")
+class TrainingModel(keras.Model):
+    """The network as it trains: a functional model whose training step may add adversarial
+    regularisation (``adversarial_multiplier``, ``adversarial_step``; off when the multiplier is
+    0). These settings come from the run's configuration each time training starts; what is
+    saved for use is the plain network."""
+
+    adversarial_multiplier = 0.0
+    adversarial_step = 2.0
+
+    def train_step(self, data):
+        if not self.adversarial_multiplier:
+            return super().train_step(data)
+        faces, targets, weights = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            with tf.GradientTape() as face_tape:
+                face_tape.watch(faces)
+                scores = self(faces, training=True)
+                loss = self.compute_loss(x=faces, y=targets, y_pred=scores, sample_weight=weights, training=True)
+            moved = faces + self.adversarial_step * tf.sign(tf.stop_gradient(face_tape.gradient(loss, faces)))
+            adversarial = tf.clip_by_value(moved, 0.0, 255.0)
+            adversarial_loss = self.loss(targets, self(adversarial, training=True), sample_weight=weights)
+            total = loss + self.adversarial_multiplier * adversarial_loss
+        gradients = tape.gradient(self.optimizer.scale_loss(total), self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync  # losses come scaled for distribution
+        loss_tracker = next(metric for metric in self.metrics if metric.name == "loss")
+        loss_tracker.update_state(total * replicas, sample_weight=tf.shape(faces)[0])
+        return self.compute_metrics(faces, targets, scores, sample_weight=weights)
+
+
+def training_model(network: keras.Model, multiplier: float = 0.0, step: float = 2.0) -> TrainingModel:
+    """``network`` (sharing its layers) as a TrainingModel with these adversarial settings."""
+    model = TrainingModel(network.input, network.output, name=network.name)
+    configure(model, multiplier, step)
+    return model
+
+
+def configure(model: TrainingModel, multiplier: float, step: float) -> None:
+    model.adversarial_multiplier, model.adversarial_step = multiplier, step
