@@ -32,15 +32,26 @@ def fgsm(model: keras.Model, faces, targets, step: float, loss=None):
 class TrainingModel(keras.Model):
     """The network as it trains: a functional model whose training step may add adversarial
     regularisation (``adversarial_multiplier``, ``adversarial_step``; off when the multiplier is
-    0). These settings come from the run's configuration each time training starts; what is
-    saved for use is the plain network."""
+    0), and that trains on several machines (pipeline.cluster). These settings come from the
+    run's configuration each time training starts; what is saved for use is the plain network."""
 
     adversarial_multiplier = 0.0
     adversarial_step = 2.0
 
     def train_step(self, data):
-        if not self.adversarial_multiplier:
-            return super().train_step(data)
+        return self._per_replica(self._adversarial_step(data) if self.adversarial_multiplier else super().train_step(data))
+
+    def test_step(self, data):
+        return self._per_replica(super().test_step(data))
+
+    def _per_replica(self, logs: dict) -> dict:
+        # Keras 3.15 averages each replica's figures along their first axis under
+        # MultiWorkerMirroredStrategy, which scalars lack (keras-team/keras#20585): give them one.
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _adversarial_step(self, data):
         faces, targets, weights = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             with tf.GradientTape() as face_tape:
@@ -57,6 +68,20 @@ class TrainingModel(keras.Model):
         loss_tracker = next(metric for metric in self.metrics if metric.name == "loss")
         loss_tracker.update_state(total * replicas, sample_weight=tf.shape(faces)[0])
         return self.compute_metrics(faces, targets, scores, sample_weight=weights)
+
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15 first reduces a batch across all replicas to build the model's metrics and
+        # optimizer, which MultiWorkerMirroredStrategy cannot do for a batch of several tensors
+        # (keras-team/keras#20585): there, build from this worker's own share of the batch.
+        if iterator is not None and isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda value: value.values[0] if isinstance(value, tf.distribute.DistributedValues) else value,
+                    next(batches))
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
 
 def training_model(network: keras.Model, multiplier: float = 0.0, step: float = 2.0) -> TrainingModel:

@@ -102,16 +102,39 @@ def class_weights(split: Split) -> np.ndarray:
     return len(split.labels) / (class_count * np.maximum(counts, 1))
 
 
-def steps_per_epoch(split: Split, config: TrainConfig) -> int:
-    return -(-len(split.labels) // config.batch_size)
+def steps_per_epoch(split: Split, config: TrainConfig, cluster=None) -> int:
+    """Training steps per epoch: every face once, in batches of ``config.batch_size`` per replica
+    of ``cluster`` (a pipeline.cluster.Cluster; one device when None)."""
+    if cluster is None or cluster.replicas == 1:
+        return -(-len(split.labels) // config.batch_size)
+    local_replicas = cluster.replicas // cluster.workers
+    return (len(split.labels) // cluster.workers) // (config.batch_size * local_replicas)
 
 
-def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0, teachers=None) -> tf.data.Dataset:
+def cluster_batches(split: Split, config: TrainConfig, cluster, first_epoch: int = 0, teachers=None):
+    """:func:`training_batches` spread over the replicas of ``cluster``: each worker prepares
+    its own share of every epoch, one batch of ``config.batch_size`` per local replica and step."""
+    if cluster.replicas == 1:
+        return training_batches(split, config, first_epoch, teachers)
+    steps = steps_per_epoch(split, config, cluster)
+
+    def worker_batches(context: tf.distribute.InputContext):
+        local_replicas = context.num_replicas_in_sync // context.num_input_pipelines
+        shard = (context.input_pipeline_id, context.num_input_pipelines, steps * local_replicas)
+        return training_batches(split, config, first_epoch, teachers, shard)
+
+    return cluster.strategy.distribute_datasets_from_function(worker_batches)
+
+
+def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0, teachers=None,
+                     shard: tuple[int, int, int] | None = None) -> tf.data.Dataset:
     """Batches of (pixels, target, weight) for epochs ``first_epoch`` to ``config.epochs``, one
     after the other (``steps_per_epoch`` batches each), each a function of (seed, epoch, batch).
 
     The target is the one-hot label, followed, with ``teachers`` (pipeline.distill.Teachers), by
-    their soft targets for the same augmented faces."""
+    their soft targets for the same augmented faces. ``shard`` (worker, workers, batches per
+    epoch) gives one worker of a cluster its own faces of each epoch's order, in that many
+    batches of ``config.batch_size`` (one replica's share)."""
     count, class_count = len(split.labels), len(split.class_names)
     images = tf.constant(split.images[..., None])
     labels = tf.constant(split.labels, tf.int32)
@@ -122,8 +145,14 @@ def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0, te
     def epoch(number):
         epoch_seed = fold_in(run_seed, number)
         order = tf.argsort(tf.random.stateless_uniform([count], epoch_seed))
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size).enumerate()
-        return batches.map(lambda index, picks: (picks, fold_in(epoch_seed, index + 1)))
+        if shard is None:
+            batches = tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
+        else:
+            worker, workers, batches_per_epoch = shard
+            epoch_seed = fold_in(epoch_seed, worker + 1)
+            batches = (tf.data.Dataset.from_tensor_slices(order[worker::workers])
+                       .batch(config.batch_size, drop_remainder=True).take(batches_per_epoch))
+        return batches.enumerate().map(lambda index, picks: (picks, fold_in(epoch_seed, index + 1)))
 
     def prepare(picks, seed):
         batch = tf.cast(tf.gather(images, picks), tf.float32)

@@ -23,13 +23,14 @@ class RunRecorder(keras.callbacks.Callback):
     epoch is chosen as the model will be used. The training state (epoch, history, best so far)
     lives inside ``checkpoint.keras``, so the weights, the optimizer and the state are replaced
     together in one rename: killing the process at any moment loses at most the epoch in progress.
-    Early stopping is done here too, so that its counter survives a resume.
+    Early stopping is done here too, so that its counter survives a resume. On a cluster every
+    worker validates (that is collective work) but only the chief, ``writes``, writes the run.
     """
 
     def __init__(self, run_dir: Path, epochs: int, patience: int, state: dict, info: dict,
-                 train_images: np.ndarray, validation: tuple[np.ndarray, np.ndarray]):
+                 train_images: np.ndarray, validation: tuple[np.ndarray, np.ndarray], writes: bool = True):
         super().__init__()
-        self.run_dir, self.epochs, self.patience = run_dir, epochs, patience
+        self.run_dir, self.epochs, self.patience, self.writes = run_dir, epochs, patience, writes
         self.state, self.info = state, info
         self.train_images, self.validation = train_images, validation
         self.epoch_started = 0.0
@@ -52,14 +53,18 @@ class RunRecorder(keras.callbacks.Callback):
         state["history"].append(row)
         print(f"epoch {epoch + 1}: validation accuracy {row['val_accuracy']:.4f} (batch normalisation recalibrated)")
         state["epoch"] = epoch + 1
-        if state["best_accuracy"] is None or row["val_accuracy"] > state["best_accuracy"]:
+        best = state["best_accuracy"] is None or row["val_accuracy"] > state["best_accuracy"]
+        if best:
             state["best_accuracy"], state["best_epoch"] = row["val_accuracy"], epoch + 1
-            info = {**self.info, "validation_accuracy": row["val_accuracy"], "epoch": epoch + 1}
-            save_model(self.model, self.run_dir / BEST_MODEL, info)
         if epoch + 1 - state["best_epoch"] >= self.patience:
             print(f"No better validation accuracy for {self.patience} epochs; stopping early.")
             self.model.stop_training = True
         state["finished"] = self.model.stop_training or epoch + 1 >= self.epochs
+        if not self.writes:
+            return
+        if best:
+            save_model(self.model, self.run_dir / BEST_MODEL, {**self.info, "validation_accuracy": row["val_accuracy"],
+                                                                "epoch": epoch + 1})
         save_model(self.model, self.run_dir / CHECKPOINT, {**self.info, "training": state}, include_optimizer=True)
         self._write_history()
 

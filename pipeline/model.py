@@ -198,9 +198,21 @@ def save_model(model: keras.Model, path: Path, info: dict, include_optimizer: bo
 
 
 def _without_optimizer(model: keras.Model) -> keras.Model:
-    copy = keras.Model.from_config(model.get_config())  # clone_model would compile the copy too
+    """A plain float32 copy of ``model``: no optimizer, no training step of its own, no mixed precision."""
+    copy = keras.Model.from_config(_float32(model.get_config()))  # clone_model would compile the copy too
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _float32(config):
+    """A model config with every mixed-precision dtype policy made float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith("mixed"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32(value) for value in config]
+    return config
 
 
 def read_info(path: Path) -> dict:

@@ -17,7 +17,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.config import ACTIVATIONS, TrainConfig
+from pipeline.config import ACTIVATIONS, STRATEGIES, TrainConfig
 from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import parse_classes
@@ -87,6 +87,12 @@ def parse_args(argv=None):
                         "(0.3 is usual; default: 0, off)")
     parser.add_argument("--adv-step", type=float, default=defaults.adv_step, metavar="EPS",
                         help="size of that step in grey levels of the 0-255 pixels (default: %(default)s)")
+    parser.add_argument("--strategy", default=defaults.strategy, choices=STRATEGIES,
+                        help="where to train: auto (all GPUs when there are several, else one device), default "
+                        "(one device), mirrored (all local GPUs), multi-worker (the machines TF_CONFIG names); "
+                        "--batch-size and --learning-rate are per replica (default: %(default)s)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="compute in float16 on GPUs, keeping float32 variables; the saved model is float32")
     parser.add_argument("--out", type=Path, help="the run folder (default: a new folder under runs/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out (default: the newest run) from its last epoch")
@@ -155,54 +161,78 @@ def read_config(run_dir: Path) -> TrainConfig:
 
 
 def train(config: TrainConfig, run_dir: Path) -> dict:
-    """Train (or continue) the run in ``run_dir``; returns the final metrics."""
+    """Train (or continue) the run in ``run_dir``; returns the final metrics (on the chief)."""
     import keras
 
-    from pipeline.adversarial import configure
-    from pipeline.batches import steps_per_epoch, training_batches
-    from pipeline.checkpoint import RunRecorder
+    from pipeline.cluster import make_cluster
     from pipeline.data import load_dataset
     from pipeline.distill import Teachers
-    from pipeline.evaluate import evaluate_split
-    from pipeline.model import load_model, model_info, read_info
 
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
     train_split, validation_split = data["train"], data["validation"]
     teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None
-    run_dir.mkdir(parents=True, exist_ok=True)
+    cluster = make_cluster(config.strategy)
+    keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
+    try:
+        return fit(config, run_dir, class_set, train_split, validation_split, teachers, cluster)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def fit(config: TrainConfig, run_dir: Path, class_set, train_split, validation_split, teachers, cluster) -> dict:
+    """The training itself, once data, teachers and cluster are ready; returns the final metrics."""
+    import keras
+
+    from pipeline.adversarial import configure
+    from pipeline.batches import cluster_batches, steps_per_epoch
+    from pipeline.checkpoint import RunRecorder
+    from pipeline.evaluate import evaluate_split
+    from pipeline.model import load_model, model_info, read_info
+
+    steps = steps_per_epoch(train_split, config, cluster)
+    if cluster.chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
     checkpoint_path = run_dir / CHECKPOINT
-    if checkpoint_path.exists():
-        model, _ = load_model(checkpoint_path, compile=True)
-        configure(model, config.adversarial, config.adv_step)
-        state = read_info(checkpoint_path)["training"]
-        if state["finished"]:
-            print(f"{run_dir} finished at epoch {state['epoch']}; nothing to resume.")
-            return json.loads((run_dir / "metrics.json").read_text())
-        print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
-    else:
-        model = new_model(config, class_set, steps_per_epoch(train_split, config))
-        start_run(run_dir, config, train_split, validation_split)
-        state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
+    with cluster.strategy.scope():
+        if checkpoint_path.exists():
+            model, _ = load_model(checkpoint_path, compile=True)
+            configure(model, config.adversarial, config.adv_step)
+            state = read_info(checkpoint_path)["training"]
+            if state["finished"]:
+                print(f"{run_dir} finished at epoch {state['epoch']}; nothing to resume.")
+                return json.loads((run_dir / "metrics.json").read_text())
+            print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
+        else:
+            model = new_model(config, class_set, steps, cluster.replicas)
+            state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
+    placement = {**cluster.describe(), "global_batch": config.batch_size * cluster.replicas,
+                 "peak_learning_rate": config.learning_rate * cluster.replicas}
+    if cluster.chief and state["epoch"] == 0:
+        start_run(run_dir, config, placement, train_split, validation_split)
     print(f"{model.count_params():,} parameters; {len(train_split.labels)} training and "
           f"{len(validation_split.labels)} validation faces; classes {', '.join(class_set.names)}")
+    print(f"Training on {placement['workers']} worker(s), {placement['replicas']} replica(s) ({cluster.name}): "
+          f"global batch {placement['global_batch']}, peak learning rate {placement['peak_learning_rate']:g}")
 
     validation = (validation_split.images[..., None].astype("float32"),
                   keras.utils.to_categorical(validation_split.labels, len(class_set)))
     recorder = RunRecorder(run_dir, config.epochs, config.patience, state,
                            model_info(class_set, config=dataclasses.asdict(config), run=run_dir.name),
-                           train_split.images, validation)
+                           train_split.images, validation, writes=cluster.chief)
     model.fit(
-        training_batches(train_split, config, first_epoch=state["epoch"], teachers=teachers),
+        cluster_batches(train_split, config, cluster, first_epoch=state["epoch"], teachers=teachers),
         epochs=config.epochs,
         initial_epoch=state["epoch"],
-        steps_per_epoch=steps_per_epoch(train_split, config),
+        steps_per_epoch=steps,
         callbacks=[recorder],
         shuffle=False,  # the batches are shuffled already
         verbose=1 if sys.stdout.isatty() else 2,
     )
+    if not cluster.chief:
+        return {}
 
     best, _ = load_model(run_dir / BEST_MODEL)
     metrics = evaluate_split(best, validation_split)
@@ -219,7 +249,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     return metrics
 
 
-def new_model(config: TrainConfig, class_set, steps_per_epoch: int):
+def new_model(config: TrainConfig, class_set, steps_per_epoch: int, replicas: int = 1):
     """A compiled model for a new run: fresh, or started from ``config.init_from``.
 
     Starting from a model takes its architecture, which is written back into ``config``.
@@ -237,30 +267,33 @@ def new_model(config: TrainConfig, class_set, steps_per_epoch: int):
     model = training_model(network, config.adversarial, config.adv_step)
     if source is not None:
         print(f"Starting from {config.init_from}: {transfer_weights(source, source_info, model, class_set)}")
-    compile_model(model, config, steps_per_epoch)
+    compile_model(model, config, steps_per_epoch, replicas)
     return model
 
 
-def start_run(run_dir: Path, config: TrainConfig, train_split, validation_split) -> None:
-    """Write what a new run records before its first epoch: its config and the class chart."""
+def start_run(run_dir: Path, config: TrainConfig, placement: dict, train_split, validation_split) -> None:
+    """Write what a new run records before its first epoch: its config (with where it trains,
+    under ``cluster``) and the class chart."""
     from pipeline.plots import plot_class_counts
 
-    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    (run_dir / "config.json").write_text(json.dumps({**dataclasses.asdict(config), "cluster": placement}, indent=2))
     plot_class_counts({"train": train_split.counts(), "validation": validation_split.counts()},
                       train_split.class_names, run_dir / "class_frequencies.png")
 
 
-def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
-    """Adam with linear warm-up and cosine decay; label-smoothed cross-entropy, blended with the
-    teachers' soft targets when there are teachers (pipeline.distill)."""
+def compile_model(model, config: TrainConfig, steps_per_epoch: int, replicas: int = 1) -> None:
+    """Adam with linear warm-up and cosine decay, its peak ``replicas`` times --learning-rate (the
+    global batch grows with them); label-smoothed cross-entropy, blended with the teachers' soft
+    targets when there are teachers (pipeline.distill)."""
     import keras
 
     from pipeline.distill import DistillationLoss, label_accuracy
 
     warmup_steps = config.warmup_epochs * steps_per_epoch
+    peak = config.learning_rate * replicas
     schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10,
-        warmup_target=config.learning_rate,
+        initial_learning_rate=peak / 10,
+        warmup_target=peak,
         warmup_steps=warmup_steps,
         decay_steps=max(config.epochs * steps_per_epoch - warmup_steps, 1),
         alpha=0.01,
