@@ -1,17 +1,20 @@
 # Mien: `make serve` installs what the page needs and serves it; `make test` installs everything
 # and runs the tests. Both work on a fresh Debian or Ubuntu machine with Python 3.11.
+# The serving install is small: Flask and waitress, and the dozen files the page takes from npm
+# packages (vendor/, by python -m web.vendor). Training, export, tests and benchmarks add
+# TensorFlow, the npm packages themselves (node_modules/: TF.js in Node, the peers) and Chromium.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test train export bench bench-accuracy install install-dev system-packages clean
+.PHONY: serve test train export bench bench-accuracy install install-dev system-packages npm clean
 
-serve: $(VENV)/.installed node_modules/.installed
+serve: $(VENV)/.installed vendor/packages.json
 	$(BIN)/python -m web
 
-test: $(VENV)/.installed-dev node_modules/.installed system-packages
+test: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m pytest
 
 train: $(VENV)/.installed-dev
@@ -20,14 +23,14 @@ train: $(VENV)/.installed-dev
 export: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python -m exporters.to_tfjs
 
-bench: $(VENV)/.installed-dev node_modules/.installed system-packages
+bench: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m web.bench speed
 
-bench-accuracy: $(VENV)/.installed-dev node_modules/.installed system-packages
+bench-accuracy: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m web.bench accuracy
 
-install: $(VENV)/.installed node_modules/.installed
-install-dev: $(VENV)/.installed-dev node_modules/.installed system-packages
+install: $(VENV)/.installed vendor/packages.json
+install-dev: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +44,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-# The browser's packages (TF.js, its wasm backend, face-detector weights), from the lock file.
-node_modules/.installed: package.json package-lock.json
-	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+# The files the page serves, taken out of their npm packages (a few MB, not the packages).
+vendor/packages.json: package.json web/__init__.py web/vendor.py | $(VENV)/.installed npm
+	$(BIN)/python -m web.vendor
+	touch $@
+
+# The npm packages themselves, from the lock file: TF.js for the exporter's check in Node, and the
+# benchmarks' peers.
+node_modules/.installed: package.json package-lock.json | npm
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+npm:
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 
 # Debian's Chromium (driven by Playwright; never a downloaded browser) and ffmpeg (fake webcam clips).
 system-packages:
@@ -53,4 +64,4 @@ system-packages:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium ffmpeg; }
 
 clean:
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) node_modules vendor

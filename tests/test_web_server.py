@@ -68,6 +68,7 @@ def test_a_returning_visitor_does_not_download_the_model_again(client):
     "/models/model/../../pyproject.toml",
     "/models/other/model.json",
     "/node_modules/@tensorflow/tfjs/package.json",
+    "/vendor/tfjs/LICENSE",  # beside the listed files, but not listed
 ])
 def test_paths_outside_the_served_folders_are_refused(client, path):
     assert client.get(path).status_code == 404
@@ -76,6 +77,19 @@ def test_paths_outside_the_served_folders_are_refused(client, path):
 def test_the_benchmark_app_serves_the_peer(tmp_path):
     client = create_app({"BENCHMARK": True}).test_client()
     assert client.get("/vendor/face-api/face-api.js").status_code == 200
+
+
+def test_the_page_is_served_from_a_few_vendored_files_not_the_npm_packages(tmp_path):
+    from web.vendor import wanted_files
+
+    vendored = create_app({"NODE_MODULES": tmp_path / "no-packages"}).test_client()  # node_modules not needed
+    assert vendored.get("/vendor/tfjs/tf.es2017.min.js").status_code == 200
+    assert vendored.get("/healthz").get_json()["vendor"]["ok"]
+    files = [path for path in (REPO / "vendor").rglob("*") if path.is_file()]
+    assert sum(path.stat().st_size for path in files) < 10e6
+    for package, paths in wanted_files().items():
+        assert all((REPO / "vendor" / package / path).is_file() for path in paths)
+        assert any(path.name.upper().startswith(("LICENSE", "NOTICE")) for path in (REPO / "vendor" / package).iterdir())
 
 
 def test_healthz_reports_model_and_vendor_files(client):
@@ -95,9 +109,9 @@ def test_healthz_names_a_missing_model(tmp_path):
 def test_healthz_names_a_broken_model_and_missing_vendor_files(tmp_path):
     model = copy_model(tmp_path / "model")
     (model / "model.json").write_text("{ not json")
-    health = create_app({"MODEL_DIR": model, "NODE_MODULES": tmp_path}).test_client().get("/healthz").get_json()
+    health = create_app({"MODEL_DIR": model, "VENDOR_DIR": tmp_path}).test_client().get("/healthz").get_json()
     assert "is damaged" in health["model"]["problem"]
-    assert not health["vendor"]["ok"] and "run npm ci" in health["vendor"]["problem"]
+    assert not health["vendor"]["ok"] and "run python -m web.vendor" in health["vendor"]["problem"]
 
 
 def test_models_json_lists_the_default_first_and_its_siblings(tmp_path):

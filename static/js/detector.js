@@ -12,10 +12,12 @@ const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
 const ROW = 17; // per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
 
-// Anchor centres, in input pixels: a 16x16 grid with 2 anchors per cell, then 8x8 with 6.
+// Anchor centres, in input pixels. Short range (128x128): a 16x16 grid with 2 anchors per
+// cell, then 8x8 with 6. Full range (192x192): a 48x48 grid with 1.
 function anchorCentres(inputSize) {
+  const grids = inputSize === 192 ? [[4, 1]] : [[inputSize / 16, 2], [inputSize / 8, 6]];
   const centres = [];
-  for (const [stride, perCell] of [[inputSize / 16, 2], [inputSize / 8, 6]]) {
+  for (const [stride, perCell] of grids) {
     const cells = Math.ceil(inputSize / stride);
     for (let row = 0; row < cells; row += 1) {
       for (let column = 0; column < cells; column += 1) {
@@ -47,9 +49,11 @@ export class FaceDetector {
     const { tf, inputSize } = this;
     // The picture shrunk into the square input, keeping its shape, in -1..1; grey (0) elsewhere.
     const { values, scale } = pixels.letterbox(inputSize, 0, (value) => value / 127.5 - 1);
-    const output = tf.tidy(() => this.model.execute(tf.tensor4d(values, [1, inputSize, inputSize, 3])));
+    const input = tf.tensor4d(values, [1, inputSize, inputSize, 3]);
+    const outputs = this.model.execute(input);
+    const output = Array.isArray(outputs) ? outputs[0] : outputs; // the full-range model gives it twice
     const rows = await output.data();
-    output.dispose();
+    tf.dispose([input, outputs]);
     // Decoding the few anchors above the threshold in plain JS costs less than tensor ops on all.
     const minLogit = Math.log(minScore / (1 - minScore));
     const candidates = [];

@@ -51,8 +51,8 @@ async function time(step, { frames = 50, warmup = 5, budgetMs = 30000 } = {}) {
 
 // --- Mien ---------------------------------------------------------------------------------------
 
-async function loadMien(modelUrl) {
-  return { detector: await FaceDetector.load(tf, DETECTOR_URL), model: await ExpressionModel.load(tf, modelUrl) };
+async function loadMien(modelUrl, detectorUrl = DETECTOR_URL) {
+  return { detector: await FaceDetector.load(tf, detectorUrl), model: await ExpressionModel.load(tf, modelUrl) };
 }
 
 const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
@@ -139,6 +139,34 @@ async function faceApiLive(seconds, warmupS) {
   return { ...record, seconds: (performance.now() - started) / 1000 };
 }
 
+// --- composed frames: faces of known size and place on face-free photos ----------------------------
+
+const loadImage = (url) => new Promise((resolve, reject) => {
+  const image = new Image();
+  image.onload = () => resolve(image);
+  image.onerror = () => reject(new Error(`${url} did not load`));
+  image.src = url;
+});
+
+/**
+ * Draw each frame of `frames` ({background, heads: [[x, y, width, height]]}, as the benchmark's
+ * frames.json says) into a canvas and call `find(canvas)` on it; resolves to what each call gave.
+ */
+async function onComposedFrames(frames, find) {
+  const head = await loadImage('/bench/data/head.png');
+  const backgrounds = {};
+  const canvas = Object.assign(document.createElement('canvas'), { width: 640, height: 480 });
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  const results = [];
+  for (const frame of frames) {
+    backgrounds[frame.background] ??= await loadImage(`/bench/data/${frame.background}`);
+    context.drawImage(backgrounds[frame.background], 0, 0, 640, 480);
+    for (const [x, y, width, height] of frame.heads) context.drawImage(head, x, y, width, height);
+    results.push(await find(canvas));
+  }
+  return results;
+}
+
 // --- what python -m web.bench calls ------------------------------------------------------------
 
 window.bench = {
@@ -177,6 +205,23 @@ window.bench = {
       faces = (await faceapi.detectAllFaces(video, detectorOptions).withFaceExpressions()).length;
     }, options);
     return { backend: used, times, faces };
+  },
+
+  /** Boxes Mien's face detector (`detectorUrl`, the page's code) finds in each composed frame. */
+  async mienFaces(backend, detectorUrl, frames) {
+    await useBackend(tf, backend);
+    const detector = await FaceDetector.load(tf, detectorUrl);
+    return onComposedFrames(frames, async (canvas) => (await detector.detect(await readPixels(canvas, pictureCopy)))
+      .map((face) => face.box));
+  },
+
+  /** The same for face-api's TinyFaceDetector at 416, its usual setting. */
+  async faceApiFaces(backend, frames) {
+    await useBackend(faceapi.tf, backend);
+    await faceapi.nets.tinyFaceDetector.loadFromUri(FACE_API_MODELS);
+    const options = new faceapi.TinyFaceDetectorOptions({ inputSize: 416 });
+    return onComposedFrames(frames, async (canvas) => (await faceapi.detectAllFaces(canvas, options))
+      .map(({ box }) => [box.x, box.y, box.width, box.height]));
   },
 
   /** Class scores of Mien (the exported TF.js model) for every benchmark face, and ms per face. */
@@ -220,9 +265,9 @@ window.bench = {
    * then found by the page's detector and cropped by the page's code. Per face: the detected box
    * nearest the true square (or null) and its class scores.
    */
-  async mienInFrames(backend, modelUrl, sizes, positions) {
+  async mienInFrames(backend, modelUrl, sizes, positions, detectorUrl = DETECTOR_URL) {
     await useBackend(tf, backend);
-    const mien = await loadMien(modelUrl);
+    const mien = await loadMien(modelUrl, detectorUrl);
     const faces = await loadFaces();
     const results = [];
     const face = Object.assign(document.createElement('canvas'), { width: FACE_SIDE, height: FACE_SIDE });
