@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.faces import FACE_CROPS, crop_face
 from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
-from tests.datasets import astronaut_bgr
+from tests.datasets import astronaut_bgr, group_photo
 from web.bench import astronaut_frame
 from web.chromium import camera_flags, chromium
 
@@ -336,3 +336,27 @@ def test_the_seven_class_model_can_be_chosen_and_the_photo_is_analysed_again(pag
     page.select_option("#model-select", "/models/model-7/")
     page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 7")
     assert state(page)["faces"][0]["label"] == "happy"
+
+
+def test_a_group_photo_gives_every_small_face(page, tmp_path):
+    from web.bench import overlap
+
+    picture, truth = group_photo()
+    photo = tmp_path / "group.png"
+    cv2.imwrite(str(photo), picture)
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_function("() => document.querySelector('#speed').textContent.startsWith('photo analysed')", timeout=60_000)
+    found = [face["box"] for face in state(page)["faces"]]
+    assert len(found) == 8, found
+    assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)  # each face, at its place
+    assert page.evaluate("() => [document.querySelector('#photo').width, document.querySelector('#photo').height]") == [1600, 1200]
+
+
+def test_a_photo_without_a_face_gives_no_face(page, tmp_path):
+    from skimage.data import coffee
+
+    photo = tmp_path / "coffee.png"
+    cv2.imwrite(str(photo), cv2.resize(cv2.cvtColor(coffee(), cv2.COLOR_RGB2BGR), (1600, 1200)))
+    page.set_input_files("#photo-input", str(photo))
+    assert message(page, "photo") == "No face was found in this photo. Try one where a face looks at the camera."
+    assert state(page)["faces"] == []

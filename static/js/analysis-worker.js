@@ -10,15 +10,17 @@ import '/vendor/tfjs/tf.es2017.min.js';
 import '/vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
 import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
-import { FaceDetector } from './detector.js';
+import { FaceDetector, detectEverywhere } from './detector.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
 const { tf } = globalThis;
 const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
+const SMALL_FACE_DETECTOR_URL = '/vendor/face-detector/facemesh-detection-full.json'; // for photos
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
 let detector = null;
+let smallFaceDetector = null;
 let expressionModel = null;
 let modelUrl = null;
 let modelRequests = 0; // the newest model request wins; older ones still waiting are dropped
@@ -39,12 +41,15 @@ function exclusive(task) {
 
 // --- models and backends ------------------------------------------------------------------------
 
-/** Load the face detector; resolves to a sentence saying what went wrong, or null. */
+/** Load the face detectors; resolves to a sentence saying what went wrong, or null. */
 async function loadDetector() {
   detector?.dispose();
+  smallFaceDetector?.dispose();
   detector = null;
+  smallFaceDetector = null;
   try {
     detector = await FaceDetector.load(tf, DETECTOR_URL);
+    smallFaceDetector = await FaceDetector.load(tf, SMALL_FACE_DETECTOR_URL);
     return null;
   } catch (error) {
     console.error(error);
@@ -101,12 +106,16 @@ function describeFace({ box, scores }) {
   return face;
 }
 
-/** Find and classify the faces of one picture (a VideoFrame or ImageBitmap). */
-async function analyse(picture, { smooth }) {
+/**
+ * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): camera frames with
+ * `smooth`ing over frames, photos `everywhere` (down to small faces, over tiles).
+ */
+async function analyse(picture, { smooth = false, everywhere = false }) {
   if (!detector) throw new Error('The face detector is not loaded.');
   const started = performance.now();
   const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
-  const boxes = await detector.detect(pixels);
+  const boxes = everywhere ? await detectEverywhere(pixels, { whole: detector, small: smallFaceDetector })
+    : await detector.detect(pixels);
   const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
   const found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] && Array.from(scores[index]) }));
   const faces = (smooth ? tracker.update(found) : found).map(describeFace);
@@ -180,7 +189,7 @@ const handlers = {
   }),
   photo: ({ bitmap }) => exclusive(async () => {
     try {
-      return { type: 'result', source: 'photo', ...(await analyse(bitmap, { smooth: false })) };
+      return { type: 'result', source: 'photo', ...(await analyse(bitmap, { everywhere: true })) };
     } finally {
       bitmap.close();
     }

