@@ -31,6 +31,7 @@ from web.serving import create_server
 BENCH_DOCS = REPO / "docs" / "bench"
 MODEL_CARD = REPO / "docs" / "model-card.md"
 CARD_START, CARD_END = "<!-- bench:accuracy:start -->", "<!-- bench:accuracy:end -->"
+FACES_START, FACES_END = "<!-- bench:faces:start -->", "<!-- bench:faces:end -->"
 PEER_SIZES = {  # the files each peer's expression model downloads
     "Human (mini-Xception)": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
     "face-api (FaceExpressionNet)": ("@vladmandic/face-api/model",
@@ -381,9 +382,44 @@ def faces(args) -> dict:
                     "false_faces_per_picture": sum(map(len, found[len(frames):])) / len(empty)}
         finally:
             server.close()
+    results["expressions_by_width"] = expressions_by_width(args)
     print(faces_table(results))
     write_json(args.out, results)
+    if args.card:
+        write_into_card(Path(args.card), faces_table(results), FACES_START, FACES_END)
     return results
+
+
+def expressions_by_width(args) -> dict:
+    """End to end, by face width: validation faces shrunk or enlarged to that width, placed anywhere
+    in a 640x480 frame, found and cropped by the page's own code and classified by its model."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.data import load_dataset
+    from pipeline.expressions import ClassSet
+
+    metadata = json.loads((Path(args.model_dir) / "metadata.json").read_text())
+    class_set = ClassSet.from_json(metadata["class_members"])
+    split = load_dataset(args.data, class_set, splits=("validation",))["validation"]
+    picks = np.linspace(0, len(split.labels) - 1, min(args.faces_per_width, len(split.labels))).astype(int)
+    images, labels = split.images[picks], split.labels[picks]
+    rng = np.random.default_rng(11)
+    by_width = {}
+    with tempfile.TemporaryDirectory() as data_dir:
+        images.astype(np.uint8).tofile(Path(data_dir) / "faces.bin")
+        server = BenchServer(MODEL_DIR=args.model_dir, BENCH_DATA=data_dir)
+        try:
+            with sync_playwright() as playwright, chromium(playwright) as browser:
+                for width in args.widths:
+                    print(f"expressions of {len(labels)} faces {width} px wide ...", file=sys.stderr)
+                    sizes = np.full(len(labels), width)
+                    positions = [[int(rng.integers(0, 641 - width)), int(rng.integers(0, 481 - width))] for _ in labels]
+                    found = run_in_page(browser, f"{server.url}/bench/mien.html", "mienInFrames", args.backend,
+                                        model_url(args), sizes.tolist(), positions)
+                    by_width[str(width)] = score_in_frames(found["results"], labels, sizes, positions, class_set)
+        finally:
+            server.close()
+    return by_width
 
 
 def faces_table(results: dict) -> str:
@@ -395,6 +431,14 @@ def faces_table(results: dict) -> str:
         lines.append(f"| {name} | {cells} | {measured['false_faces_per_picture']:.2f} |")
     lines.append(f"\nFaces found (a box overlapping the true face by IoU > 0.3), {results['trials_per_width']} frames per "
                  f"width; {results['frames']}; false faces on {results['pictures_without_faces']} pictures with none.")
+    expressions = results.get("expressions_by_width")
+    if expressions:
+        lines += ["", "| validation faces of width | " + " | ".join(f"{width} px" for width in expressions) + " |",
+                  "|---|" + "---:|" * len(expressions),
+                  "| found by the page's detector | " + " | ".join(f"{row['detection_rate']:.0%}" for row in expressions.values()) + " |",
+                  "| expression right, of those found | " + " | ".join(f"{row['accuracy_of_found']:.1%}" for row in expressions.values()) + " |",
+                  "| expression right, of all | " + " | ".join(f"{row['accuracy_of_all']:.1%}" for row in expressions.values()) + " |",
+                  "\nValidation faces placed anywhere in a grey 640x480 frame, found, cropped and classified by the page's code."]
     return "\n".join(lines)
 
 
@@ -494,12 +538,12 @@ def accuracy_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_into_card(card: Path, table: str) -> None:
-    text = card.read_text() if card.exists() else f"{CARD_START}\n{CARD_END}\n"
-    if CARD_START not in text:
-        text += f"\n{CARD_START}\n{CARD_END}\n"
-    pattern = re.compile(re.escape(CARD_START) + ".*?" + re.escape(CARD_END), re.S)
-    card.write_text(pattern.sub(lambda _: f"{CARD_START}\n{table}\n{CARD_END}", text))
+def write_into_card(card: Path, table: str, start: str = CARD_START, end: str = CARD_END) -> None:
+    text = card.read_text() if card.exists() else f"{start}\n{end}\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    card.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
     print(f"table written into {card}", file=sys.stderr)
 
 
@@ -537,6 +581,9 @@ def parse_args(argv=None):
     finding.add_argument("--widths", type=int, nargs="+", default=list(FACE_WIDTHS), help="face widths in px")
     finding.add_argument("--trials", type=int, default=40, help="frames per width (default: 40)")
     finding.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
+    finding.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set for the expressions (default: {DEFAULT_DATA})")
+    finding.add_argument("--faces-per-width", type=int, default=300, help="validation faces per width (default: 300)")
+    finding.add_argument("--card", default=str(MODEL_CARD), help="model card to write the tables into ('' for none)")
     finding.add_argument("--out", type=Path, default=BENCH_DOCS / "faces.json")
     finding.set_defaults(run=faces)
     table = commands.add_parser("teacher-table", help="a peer's scores for every training face, a teacher for pipeline.train")
@@ -545,7 +592,7 @@ def parse_args(argv=None):
     table.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
     table.add_argument("--out", type=Path, required=True, help="the table to write (.csv)")
     table.set_defaults(run=teacher_table)
-    for command in (timing, quality):
+    for command in (timing, quality, finding):
         command.add_argument("--model-dir", type=Path, default=REPO / "static" / "model", help="exported model (default: static/model)")
     return parser.parse_args(argv)
 
