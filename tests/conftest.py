@@ -43,6 +43,22 @@ def trained_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture
+def interrupt_after_first_epoch(monkeypatch):
+    """Make training stop as Ctrl-C does, after its first epoch; returns a call that undoes it."""
+    import pipeline.checkpoint
+
+    original = pipeline.checkpoint.RunRecorder.on_epoch_end
+
+    def interrupting(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupting)
+    return lambda: monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+
+
 # --- the page in Chromium (tests/browser.py has the helpers) ----------------------------------------
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import keras
 import numpy as np
 import pytest
 
-import pipeline.checkpoint
 from pipeline import train
 from pipeline.data import load_dataset
 from pipeline.distill import DistillationLoss, Teachers, class_mapping, face_key, soften, write_table
@@ -89,20 +88,12 @@ def test_a_student_trained_on_a_fixed_teacher_moves_towards_its_outputs(data, tm
     assert kl_to(teacher, taught, split.images) < 0.7 * kl_to(teacher, labels_only, split.images)
 
 
-def test_resume_keeps_the_teacher_settings(data, trained_run, tmp_path, monkeypatch, capsys):
+def test_resume_keeps_the_teacher_settings(data, trained_run, tmp_path, interrupt_after_first_epoch, capsys):
     run_dir = tmp_path / "run"
-    original = pipeline.checkpoint.RunRecorder.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupt_after_first_epoch)
     with pytest.raises(SystemExit):
         train.main(["--data", str(data), "--epochs", "2", *TINY, "--teacher", str(trained_run),
                     "--distill-temperature", "2.5", "--distill-weight", "0.4", "--out", str(run_dir)])
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+    interrupt_after_first_epoch()  # no more
     train.main(["--resume", "--out", str(run_dir)])
     assert "Resuming" in capsys.readouterr().out
     config = json.loads((run_dir / "config.json").read_text())

@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-import pipeline.checkpoint
 from pipeline import evaluate, robustness, train
 from pipeline.data import load_dataset
 from pipeline.expressions import parse_classes
@@ -82,21 +81,13 @@ def test_evaluate_writes_the_robustness_figures_into_its_json(trained_run, tmp_p
     assert "FGSM, steps of up to 8 grey level(s)" in capsys.readouterr().out
 
 
-def test_an_adversarial_run_trains_resumes_and_records_its_settings(tmp_path, monkeypatch, capsys):
+def test_an_adversarial_run_trains_resumes_and_records_its_settings(tmp_path, interrupt_after_first_epoch, capsys):
     data = write_image_folders(tmp_path / "images", {"train": "train", "validation": "validation"}, per_class=8)
     run_dir = tmp_path / "run"
-    original = pipeline.checkpoint.RunRecorder.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupt_after_first_epoch)
     with pytest.raises(SystemExit):
         train.main(["--data", str(data), "--epochs", "2", *TINY, "--adversarial", "0.3", "--adv-step", "2",
                     "--out", str(run_dir)])
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+    interrupt_after_first_epoch()  # no more
     train.main(["--resume", "--out", str(run_dir)])
     assert "Resuming" in capsys.readouterr().out
     config = json.loads((run_dir / "config.json").read_text())

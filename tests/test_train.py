@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.checkpoint
 from pipeline import batches, train
 from pipeline.model import read_info
 from tests.datasets import write_image_folders
@@ -48,22 +47,14 @@ def test_a_run_folder_holds_model_config_history_plots_and_metrics(trained_run):
     assert info["classes"] == ["angry", "happy", "neutral", "sad"] and info["epoch"] == metrics["best_epoch"]
 
 
-def test_resume_continues_at_the_next_epoch(data, tmp_path, monkeypatch, capsys):
+def test_resume_continues_at_the_next_epoch(data, tmp_path, interrupt_after_first_epoch, capsys):
     run_dir = tmp_path / "run"
-    original = pipeline.checkpoint.RunRecorder.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupt_after_first_epoch)
     with pytest.raises(SystemExit) as stopped:
         train.main(["--data", str(data), "--epochs", "3", "--out", str(run_dir), *TINY])
     assert stopped.value.code == 130
     assert f"--resume --out {run_dir}" in capsys.readouterr().err
     assert history_epochs(run_dir) == [1]
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+    interrupt_after_first_epoch()  # no more
 
     train.main(["--resume", "--out", str(run_dir)])
     assert "Resuming" in capsys.readouterr().out
