@@ -15,7 +15,7 @@ from pipeline.faces import FACE_CROPS, crop_face
 from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
 from tests.datasets import astronaut_bgr, group_photo
 from web.bench import astronaut_frame
-from web.chromium import camera_flags, chromium
+from web.chromium import camera_flags, chromium, write_camera_clip
 
 REPO = Path(__file__).resolve().parents[1]
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
@@ -227,6 +227,18 @@ def test_several_faces_are_found_at_once(playwright, clips, server):
         assert len(faces) == 3 and errors == []
         centres = sorted(x + width / 2 for x, _, width, _ in (face["box"] for face in faces))
         assert centres[0] < 213 < centres[1] < 426 < centres[2]  # one in each third of the frame
+
+
+def test_three_small_faces_far_from_the_camera_are_found(playwright, tmp_path, server):
+    from web.bench import overlap
+
+    frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
+    with chromium(playwright, *camera_flags(write_camera_clip(tmp_path / "far.y4m", frame))) as browser:
+        page, _, errors = open_page(browser, server)
+        start_camera(page)
+        faces = wait_for_faces(page, count=3, timeout=30_000)
+        assert len(faces) == 3 and errors == []
+        assert all(max(overlap(face["box"], true) for face in faces) > 0.3 for true in truth)
 
 
 def test_a_denied_camera_is_a_clear_message(playwright, clips, server):

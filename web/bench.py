@@ -340,19 +340,29 @@ def face_frames(backgrounds: list[str], widths, trials: int, seed: int = 5) -> l
     return frames
 
 
-def detection_rates(frames: list[dict], found: list[list]) -> dict:
-    """Per face width: the share of faces found, and how wide the found boxes are against the face."""
+def detection_rates(frames: list[dict], found: list[list[list]]) -> dict:
+    """Per face width: the share of frames in which the face was found, and how wide the found
+    boxes are against the face. ``found`` holds, per frame, the boxes of each time it was seen."""
     rates = {}
     for width in sorted({frame["width"] for frame in frames}):
         hits, ratios = [], []
-        for frame, boxes in zip(frames, found):
+        for frame, times in zip(frames, found):
             if frame["width"] != width:
                 continue
-            matched = [box for box in boxes if overlap(box, frame["faces"][0]) > 0.3]
-            hits.append(bool(matched))
-            ratios += [matched[0][2] / width] if matched else []
+            for boxes in times:
+                matched = [box for box in boxes if overlap(box, frame["faces"][0]) > 0.3]
+                hits.append(bool(matched))
+                ratios += [matched[0][2] / width] if matched else []
         rates[str(width)] = {"found": float(np.mean(hits)), "box_width_ratio": float(np.median(ratios)) if ratios else None}
     return rates
+
+
+def detector_figures(frames: list[dict], found: list[list[list]]) -> dict:
+    """Detection rates by width, and false faces per picture on the pictures without a face
+    (the frames after ``frames``)."""
+    empty = [box for times in found[len(frames):] for boxes in times for box in boxes]
+    pictures = sum(len(times) for times in found[len(frames):])
+    return {"by_width": detection_rates(frames, found[:len(frames)]), "false_faces_per_picture": len(empty) / pictures}
 
 
 def faces(args) -> dict:
@@ -365,21 +375,22 @@ def faces(args) -> dict:
         empty = [{"background": name, "heads": []} for name in backgrounds]
         server = BenchServer(BENCH_DATA=data_dir)
         results = {"frames": "640x480, one face (scikit-image's astronaut, scaled) anywhere on a face-free photo",
-                   "trials_per_width": args.trials, "pictures_without_faces": len(empty), "detectors": {}}
+                   "trials_per_width": args.trials, "pictures_without_faces": len(empty), "live_repeats": args.repeats,
+                   "detectors": {}}
         try:
             with sync_playwright() as playwright, chromium(playwright) as browser:
                 page = f"{server.url}/bench/mien.html"
+                detector = f"/vendor/face-detector/{DETECTORS['short']}"
+                print(f"the live page's face finder, each frame seen {args.repeats} times ...", file=sys.stderr)
+                found = run_in_page(browser, page, "mienLiveFaces", args.backend, detector, frames + empty, args.repeats)
+                results["detectors"]["Mien, live page (short range, followed)"] = detector_figures(frames, found)
                 for name, file in DETECTORS.items():
-                    print(f"Mien's detector, {name} range ...", file=sys.stderr)
+                    print(f"Mien's detector alone, {name} range ...", file=sys.stderr)
                     found = run_in_page(browser, page, "mienFaces", args.backend, f"/vendor/face-detector/{file}", frames + empty)
-                    results["detectors"][f"Mien ({name} range)"] = {
-                        "by_width": detection_rates(frames, found[:len(frames)]),
-                        "false_faces_per_picture": sum(map(len, found[len(frames):])) / len(empty)}
+                    results["detectors"][f"Mien, one frame ({name} range)"] = detector_figures(frames, [[boxes] for boxes in found])
                 print("face-api's TinyFaceDetector ...", file=sys.stderr)
                 found = run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiFaces", args.backend, frames + empty)
-                results["detectors"]["face-api (TinyFaceDetector 416)"] = {
-                    "by_width": detection_rates(frames, found[:len(frames)]),
-                    "false_faces_per_picture": sum(map(len, found[len(frames):])) / len(empty)}
+                results["detectors"]["face-api (TinyFaceDetector 416)"] = detector_figures(frames, [[boxes] for boxes in found])
         finally:
             server.close()
     results["expressions_by_width"] = expressions_by_width(args)
@@ -429,8 +440,10 @@ def faces_table(results: dict) -> str:
     for name, measured in results["detectors"].items():
         cells = " | ".join(f"{measured['by_width'][width]['found']:.0%}" for width in widths)
         lines.append(f"| {name} | {cells} | {measured['false_faces_per_picture']:.2f} |")
-    lines.append(f"\nFaces found (a box overlapping the true face by IoU > 0.3), {results['trials_per_width']} frames per "
-                 f"width; {results['frames']}; false faces on {results['pictures_without_faces']} pictures with none.")
+    lines.append(f"\nShare of frames in which the face is found (a box overlapping it by IoU > 0.3), {results['trials_per_width']} "
+                 f"frames per width; {results['frames']}; false faces on {results['pictures_without_faces']} pictures with none. "
+                 f"The live page sees each frame {results['live_repeats']} times in a row, as from a still camera, and "
+                 "follows the faces it has found; the others look at each frame alone, as face-api's live loop does.")
     expressions = results.get("expressions_by_width")
     if expressions:
         lines += ["", "| validation faces of width | " + " | ".join(f"{width} px" for width in expressions) + " |",
@@ -580,6 +593,8 @@ def parse_args(argv=None):
     finding = commands.add_parser("faces", help="detection rate by face width, Mien's detectors and face-api's")
     finding.add_argument("--widths", type=int, nargs="+", default=list(FACE_WIDTHS), help="face widths in px")
     finding.add_argument("--trials", type=int, default=40, help="frames per width (default: 40)")
+    finding.add_argument("--repeats", type=int, default=60,
+                         help="times the live page sees each frame: 60 is 2 s of a 30 fps camera (default: 60)")
     finding.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
     finding.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set for the expressions (default: {DEFAULT_DATA})")
     finding.add_argument("--faces-per-width", type=int, default=300, help="validation faces per width (default: 300)")

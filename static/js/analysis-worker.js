@@ -10,7 +10,7 @@ import '/vendor/tfjs/tf.es2017.min.js';
 import '/vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
 import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
-import { FaceDetector, detectEverywhere } from './detector.js';
+import { FaceDetector, FaceFinder, detectEverywhere } from './detector.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
@@ -21,6 +21,7 @@ const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
 let detector = null;
 let smallFaceDetector = null;
+let finder = null; // follows the camera's faces from frame to frame
 let expressionModel = null;
 let modelUrl = null;
 let modelRequests = 0; // the newest model request wins; older ones still waiting are dropped
@@ -47,9 +48,11 @@ async function loadDetector() {
   smallFaceDetector?.dispose();
   detector = null;
   smallFaceDetector = null;
+  finder = null;
   try {
     detector = await FaceDetector.load(tf, DETECTOR_URL);
     smallFaceDetector = await FaceDetector.load(tf, SMALL_FACE_DETECTOR_URL);
+    finder = new FaceFinder(detector);
     return null;
   } catch (error) {
     console.error(error);
@@ -107,24 +110,25 @@ function describeFace({ box, scores }) {
 }
 
 /**
- * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): camera frames with
- * `smooth`ing over frames, photos `everywhere` (down to small faces, over tiles).
+ * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): a camera frame
+ * (`live`) as one of a stream, its faces followed and smoothed from frame to frame; a photo alone,
+ * searched all over for small faces.
  */
-async function analyse(picture, { smooth = false, everywhere = false }) {
+async function analyse(picture, { live }) {
   if (!detector) throw new Error('The face detector is not loaded.');
   const started = performance.now();
   const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
-  const boxes = everywhere ? await detectEverywhere(pixels, { whole: detector, small: smallFaceDetector })
-    : await detector.detect(pixels);
+  const boxes = live ? await finder.find(pixels)
+    : await detectEverywhere(pixels, { whole: detector, small: smallFaceDetector });
   const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
   const found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] && Array.from(scores[index]) }));
-  const faces = (smooth ? tracker.update(found) : found).map(describeFace);
+  const faces = (live ? tracker.update(found) : found).map(describeFace);
   return { faces, width: pixels.width, height: pixels.height, ms: performance.now() - started };
 }
 
 /** One camera frame analysed: the result with the camera's running speed figures. */
 async function analyseCameraFrame(picture, session) {
-  const result = await analyse(picture, { smooth: true });
+  const result = await analyse(picture, { live: true });
   timings.push({ at: performance.now(), ms: result.ms });
   if (timings.length > TIMING_WINDOW) timings.shift();
   const sorted = timings.map((timing) => timing.ms).sort((a, b) => a - b);
@@ -141,6 +145,7 @@ async function readCamera(readable, session) {
   const reader = readable.getReader();
   camera = { reader, session };
   tracker.reset();
+  finder?.reset();
   timings.length = 0;
   try {
     for (;;) {
@@ -189,7 +194,7 @@ const handlers = {
   }),
   photo: ({ bitmap }) => exclusive(async () => {
     try {
-      return { type: 'result', source: 'photo', ...(await analyse(bitmap, { everywhere: true })) };
+      return { type: 'result', source: 'photo', ...(await analyse(bitmap, { live: false })) };
     } finally {
       bitmap.close();
     }
@@ -198,6 +203,7 @@ const handlers = {
     camera?.reader.cancel();
     camera = null;
     tracker.reset();
+    finder?.reset();
     return {};
   },
   pause: ({ hidden }) => {

@@ -9,6 +9,7 @@
 import { overlap } from './boxes.js';
 
 const SCORE_THRESHOLD = 0.5; // MediaPipe's own default
+const NEW_FACE_SCORE = 0.75; // for a small face first seen in a tile of a live picture
 const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
 const ROW = 17; // per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
@@ -107,4 +108,65 @@ export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) 
     }
   }
   return strongest(faces, maxFaces);
+}
+
+/**
+ * Finds the faces of a live picture, frame after frame, small and distant ones included, in a
+ * frame's time. Each frame: the detector over the whole picture (faces from about a sixth of its
+ * height up), over a small area around each small face already found (seen large there: found
+ * again reliably, with a tight box), and over one tile of a grid that a sweep covers every few
+ * frames, where a new small face is seen large enough to be found.
+ */
+export class FaceFinder {
+  /** `detector`: a FaceDetector; faces narrower than `small` (share of the picture's height) are followed. */
+  constructor(detector, { small = 0.17, maxFaces = MAX_FACES } = {}) {
+    Object.assign(this, { detector, small, maxFaces });
+    this.reset();
+  }
+
+  reset() {
+    this.followed = [];
+    this.sweep = 0;
+  }
+
+  /**
+   * The tiles a sweep goes over: squares two thirds of the picture's height (where a face of a
+   * twelfth of the height is seen as large as the smallest the detector finds reliably), which
+   * overlap by more than a small face, so that each small face is whole in one of them.
+   */
+  static tiles(width, height) {
+    const short = Math.min(width, height);
+    const side = Math.round(short / 2);
+    const step = side - 0.2 * short;
+    const starts = (length) => {
+      const count = Math.max(1, Math.ceil((length - side) / step) + 1);
+      return Array.from({ length: count }, (_, index) => (count === 1 ? 0 : Math.round((index * (length - side)) / (count - 1))));
+    };
+    return starts(height).flatMap((top) => starts(width).map((left) => [left, top, Math.min(side, width), Math.min(side, height)]));
+  }
+
+  /** The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. */
+  async find(pixels) {
+    const { detector, maxFaces } = this;
+    const small = this.small * pixels.height;
+    const faces = await detector.detect(pixels, { maxFaces });
+    for (const { box } of this.followed) {
+      const side = Math.min(2.5 * Math.max(box[2], box[3]), pixels.width, pixels.height);
+      const left = Math.min(Math.max(0, box[0] + box[2] / 2 - side / 2), pixels.width - side);
+      const top = Math.min(Math.max(0, box[1] + box[3] / 2 - side / 2), pixels.height - side);
+      faces.push(...(await detector.detect(pixels, { maxFaces: 1, area: [left, top, side, side] })));
+    }
+    const tiles = FaceFinder.tiles(pixels.width, pixels.height);
+    const tile = tiles[this.sweep % tiles.length];
+    this.sweep += 1;
+    // A tile is trusted with faces of 10-60% of its side: smaller ones are mostly false, larger
+    // ones the whole picture's (and often cut by the tile's edge). A face new there must be a
+    // clear one: once followed, it is seen large and found again with ease, and so would a
+    // false one be.
+    const found = await detector.detect(pixels, { maxFaces, area: tile, minScore: NEW_FACE_SCORE });
+    faces.push(...found.filter(({ box }) => box[2] >= 0.1 * tile[2] && box[2] <= 0.6 * tile[2]));
+    const kept = strongest(faces, maxFaces);
+    this.followed = kept.filter(({ box }) => box[2] < small);
+    return kept;
+  }
 }

@@ -3,7 +3,7 @@
 // library's own preprocessing. Everything returns plain numbers; Python computes the tables.
 
 import { ExpressionModel } from '/static/js/classifier.js';
-import { FaceDetector } from '/static/js/detector.js';
+import { FaceDetector, FaceFinder } from '/static/js/detector.js';
 import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
@@ -213,6 +213,22 @@ window.bench = {
     const detector = await FaceDetector.load(tf, detectorUrl);
     return onComposedFrames(frames, async (canvas) => (await detector.detect(await readPixels(canvas, pictureCopy)))
       .map((face) => face.box));
+  },
+
+  /**
+   * The live page's way (FaceFinder): each composed frame shown `repeats` times in a row, as a
+   * still camera would; per frame, the boxes found each time.
+   */
+  async mienLiveFaces(backend, detectorUrl, frames, repeats) {
+    await useBackend(tf, backend);
+    const finder = new FaceFinder(await FaceDetector.load(tf, detectorUrl));
+    return onComposedFrames(frames, async (canvas) => {
+      const pixels = await readPixels(canvas, pictureCopy);
+      finder.reset();
+      const times = [];
+      for (let i = 0; i < repeats; i += 1) times.push((await finder.find(pixels)).map((face) => face.box));
+      return times;
+    });
   },
 
   /** The same for face-api's TinyFaceDetector at 416, its usual setting. */
