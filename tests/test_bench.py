@@ -51,12 +51,14 @@ def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_
     card = tmp_path / "card.md"
     card.write_text(f"# Card\n\n{bench.FACES_START}\nold\n{bench.FACES_END}\n")
     out = tmp_path / "faces.json"
-    bench.main(["faces", "--widths", "40", "200", "--trials", "3", "--faces-per-width", "4", "--data", str(data),
-                "--out", str(out), "--card", str(card)])
+    bench.main(["faces", "--widths", "40", "200", "--trials", "3", "--repeats", "4", "--faces-per-width", "4",
+                "--data", str(data), "--out", str(out), "--card", str(card)])
     results = json.loads(out.read_text())
-    assert set(results["detectors"]) == {"Mien (short range)", "Mien (full range)", "face-api (TinyFaceDetector 416)"}
+    assert set(results["detectors"]) == {"Mien, live page (short range, followed)", "Mien, one frame (short range)",
+                                         "Mien, one frame (full range)", "face-api (TinyFaceDetector 416)"}
     for measured in results["detectors"].values():
         assert set(measured["by_width"]) == {"40", "200"} and measured["false_faces_per_picture"] >= 0
-    assert results["detectors"]["Mien (short range)"]["by_width"]["200"]["found"] == 1  # a large face is always found
+    for name in ("Mien, live page (short range, followed)", "Mien, one frame (short range)"):
+        assert results["detectors"][name]["by_width"]["200"]["found"] == 1  # a large face is always found
     assert set(results["expressions_by_width"]) == {"40", "200"}
     assert "| face-api (TinyFaceDetector 416) |" in capsys.readouterr().out and "old" not in card.read_text()
