@@ -41,7 +41,8 @@ const shape = model.inputs[0].shape.slice(1);
 const count = Number(countText);
 const raw = await readFile(facesPath);
 const faces = tf.tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), [count, ...shape]);
-const scores = model.predict(faces);
+const outputs = model.predict(faces);
+const scores = Array.isArray(outputs) ? outputs[0] : outputs; // a graph with several outputs: the first
 // A file, not stdout: TF.js prints a banner there in Node.
 await writeFile(outPath, JSON.stringify({ backend: tf.getBackend(), scores: await scores.array() }));
 process.exit(0);

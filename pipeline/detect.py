@@ -3,8 +3,10 @@
     python -m pipeline.detect photos/ interview.mp4 --csv faces.csv
     python -m pipeline.detect --camera 0 --show
 
-Faces are found with OpenCV's Haar cascade, cropped like the training faces and classified by the
-Keras model, all faces of a frame in one batch. Annotated copies (box, label and a bar per class)
+Faces are found as the page finds them, by its own BlazeFace models (pipeline.blazeface): photos
+all over, down to small faces; videos and the camera frame by frame, following the faces found.
+Each face is cropped like the training faces and classified by the Keras model, all faces of a
+frame in one batch. Annotated copies (box, label and a bar per class)
 go to --out; with --csv, one row per face per frame (an empty one for a frame without a face),
 which python -m pipeline.mood summarises.
 """
@@ -25,7 +27,7 @@ from tqdm import tqdm
 
 from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
-from pipeline.faces import HaarFaceDetector, crop_face
+from pipeline.faces import crop_face
 from pipeline.runs import resolve_model_path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm"}
@@ -70,27 +72,40 @@ class Timing:
 
 
 class ExpressionClassifier:
-    """A trained Mien model with a face detector: frames in, faces with class scores out."""
+    """A trained Mien model with the page's face detectors: frames in, faces with class scores out."""
 
     def __init__(self, model_path: Path):
+        from pipeline.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
         from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
 
         self.model, info = load_model(model_path)
         self.class_names: list[str] = info["classes"]
-        self.detector = HaarFaceDetector()
+        self.detector, self.small_face_detector = BlazeFace(SHORT_RANGE), BlazeFace(FULL_RANGE)
         self.timing = Timing()
 
-    def analyse(self, frame: np.ndarray) -> list[Face]:
-        """All faces in a BGR or grayscale frame, largest first."""
+    def stream(self):
+        """A FaceFinder for the frames of one video or camera, which follows their faces."""
+        from pipeline.blazeface import FaceFinder
+
+        return FaceFinder(self.detector)
+
+    def analyse(self, frame: np.ndarray, finder=None) -> list[Face]:
+        """All faces in a BGR or grayscale frame, best first: a frame of a stream with its
+        ``finder`` (:meth:`stream`), a photo all over."""
+        from pipeline.blazeface import detect_everywhere
+
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
         started = time.perf_counter()
-        boxes = self.detector.detect(gray)
+        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector, self.small_face_detector)
+        boxes = [box for box, _ in found]
         detected = time.perf_counter()
         faces = []
         if boxes:
             crops = np.stack([crop_face(gray, box, self.detector.geometry) for box in boxes])
             scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
-            faces = [Face(box, dict(zip(self.class_names, map(float, row)))) for box, row in zip(boxes, scores)]
+            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
+                     for box, row in zip(boxes, scores)]
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected
@@ -237,6 +252,7 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     fps = fps if 1 <= fps <= 240 else 30.0
     writer = None
+    finder = classifier.stream()
     progress = tqdm(total=total_frames or None, desc=name, unit="frame", leave=False, disable=None)
     index = 0
     ended = False  # the stream ran out, rather than the viewer stopping it
@@ -248,7 +264,7 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
                 break
             if writer is None:
                 writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
-            faces = classifier.analyse(frame)
+            faces = classifier.analyse(frame, finder)
             report.faces(name, faces, seconds=index / fps, clock=datetime.now() if live else None)
             annotated = annotate(frame, faces)
             writer.write(annotated)

@@ -141,3 +141,31 @@ def test_tensorflow_starts_without_its_native_noise(tmp_path):
     noise = [line for line in result.stderr.splitlines()
              if line[:5] in ("E0000", "W0000", "I0000") or "absl" in line or "cuda" in line.lower()]
     assert noise == []
+
+
+def test_a_group_photo_gives_all_eight_small_faces_as_the_page_does(tmp_path):
+    from tests.datasets import group_photo
+
+    photo, _ = group_photo()
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), photo)
+    report = run([path, "--csv", tmp_path / "faces.csv"], tmp_path)
+    assert sum(report.faces_by_label.values()) == 8
+    assert len(list(csv.DictReader(open(tmp_path / "faces.csv")))) == 8
+
+
+def test_a_video_of_three_distant_faces_finds_them_all_within_a_few_frames(tmp_path):
+    from tests.datasets import group_photo
+
+    frame, _ = group_photo(size=(640, 480), face_width=50, count=3)
+    video = tmp_path / "far.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for _ in range(20):
+        writer.write(frame)
+    writer.release()
+    run([video, "--csv", tmp_path / "faces.csv"], tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "faces.csv")))
+    per_frame = {}
+    for row in rows:
+        per_frame[row["time_s"]] = per_frame.get(row["time_s"], 0) + (row["face"] != "")
+    assert list(per_frame.values())[-12:] == [3] * 12  # from the first sweep on, every frame has all three

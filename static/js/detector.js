@@ -9,7 +9,7 @@
 import { overlap } from './boxes.js';
 
 const SCORE_THRESHOLD = 0.5; // MediaPipe's own default
-const NEW_FACE_SCORE = 0.75; // for a small face first seen in a tile of a live picture
+const NEW_FACE_SCORE = 0.75; // for a small face first seen in a tile (real ones score 0.8-0.95)
 const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
 const ROW = 17; // per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
@@ -101,9 +101,9 @@ export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) 
   for (const top of starts(pixels.height)) {
     for (const left of starts(pixels.width)) {
       const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
-      const found = await small.detect(pixels, { maxFaces, area });
-      // A tile is trusted with faces of 9-60% of its side: smaller ones are mostly false, larger
-      // ones the whole picture's (and often cut by the tile's edge).
+      const found = await small.detect(pixels, { maxFaces, area, minScore: NEW_FACE_SCORE });
+      // A tile is trusted with clear faces of 9-60% of its side: smaller or faint ones are mostly
+      // false, larger ones the whole picture's (and often cut by the tile's edge).
       faces.push(...found.filter(({ box }) => box[2] >= 0.09 * side && box[2] <= 0.6 * side));
     }
   }
