@@ -55,10 +55,12 @@ def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_
                 "--data", str(data), "--out", str(out), "--card", str(card)])
     results = json.loads(out.read_text())
     assert set(results["detectors"]) == {"Mien, live page (short range, followed)", "Mien, one frame (short range)",
-                                         "Mien, one frame (full range)", "face-api (TinyFaceDetector 416)"}
+                                         "Mien, one frame (full range)", "face-api (TinyFaceDetector 416)",
+                                         "pipeline.detect (Python, followed)"}
     for measured in results["detectors"].values():
         assert set(measured["by_width"]) == {"40", "200"} and measured["false_faces_per_picture"] >= 0
-    for name in ("Mien, live page (short range, followed)", "Mien, one frame (short range)"):
+    for name in ("Mien, live page (short range, followed)", "Mien, one frame (short range)",
+                 "pipeline.detect (Python, followed)"):
         assert results["detectors"][name]["by_width"]["200"]["found"] == 1  # a large face is always found
     assert set(results["expressions_by_width"]) == {"40", "200"}
     assert "| face-api (TinyFaceDetector 416) |" in capsys.readouterr().out and "old" not in card.read_text()

@@ -393,12 +393,40 @@ def faces(args) -> dict:
                 results["detectors"]["face-api (TinyFaceDetector 416)"] = detector_figures(frames, [[boxes] for boxes in found])
         finally:
             server.close()
+    print("pipeline.detect's face finder (Python) ...", file=sys.stderr)
+    results["detectors"]["pipeline.detect (Python, followed)"] = python_faces(frames + empty, len(frames), args.repeats)
     results["expressions_by_width"] = expressions_by_width(args)
     print(faces_table(results))
     write_json(args.out, results)
     if args.card:
         write_into_card(Path(args.card), faces_table(results), FACES_START, FACES_END)
     return results
+
+
+def python_faces(frames: list[dict], faces_frames: int, repeats: int) -> dict:
+    """pipeline.detect's way (pipeline.blazeface.FaceFinder) on the same frames, composed here."""
+    import cv2
+
+    from pipeline.blazeface import SHORT_RANGE, BlazeFace, FaceFinder
+    from pipeline.console import load_tensorflow
+
+    load_tensorflow()
+    detector = BlazeFace(SHORT_RANGE)
+    with tempfile.TemporaryDirectory() as folder:
+        names = write_face_pictures(Path(folder))
+        pictures = {name: cv2.cvtColor(cv2.imread(str(Path(folder) / name)), cv2.COLOR_BGR2RGB) for name in names}
+        head = cv2.cvtColor(cv2.imread(str(Path(folder) / "head.png")), cv2.COLOR_BGR2RGB)
+    found = []
+    for frame in frames:
+        picture = pictures[frame["background"]].copy()
+        for x, y, width, height in frame["heads"]:
+            pasted = cv2.resize(head, (round(width), round(height)), interpolation=cv2.INTER_AREA)
+            left, top = round(x), round(y)
+            view = picture[max(0, top):top + pasted.shape[0], max(0, left):left + pasted.shape[1]]
+            view[:] = pasted[max(0, -top):max(0, -top) + view.shape[0], max(0, -left):max(0, -left) + view.shape[1]]
+        finder = FaceFinder(detector)
+        found.append([[list(box) for box, _ in finder.find(picture)] for _ in range(repeats)])
+    return detector_figures(frames[:faces_frames], found)
 
 
 def expressions_by_width(args) -> dict:
