@@ -43,7 +43,7 @@ function exclusive(task) {
 // --- models and backends ------------------------------------------------------------------------
 
 /** Load the face detectors; resolves to a sentence saying what went wrong, or null. */
-async function loadDetector() {
+async function loadDetectors() {
   detector?.dispose();
   smallFaceDetector?.dispose();
   detector = null;
@@ -93,7 +93,7 @@ async function useBackend(requested, url = modelUrl) {
       note: 'The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly.',
     });
   }));
-  const detectorProblem = await loadDetector(); // models live on their backend: load them again
+  const detectorProblem = await loadDetectors(); // models live on their backend: load them again
   const model = await loadExpressionModel(url);
   return { name, note, description: await describeBackend(tf, renderer), classes: model.classes, problem: detectorProblem ?? model.problem };
 }
