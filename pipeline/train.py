@@ -171,8 +171,8 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
     train_split, validation_split = data["train"], data["validation"]
+    cluster = make_cluster(config.strategy)  # first: it may split the CPU, which only an unused TensorFlow allows
     teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None
-    cluster = make_cluster(config.strategy)
     keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
     try:
         return fit(config, run_dir, class_set, train_split, validation_split, teachers, cluster)

@@ -110,3 +110,13 @@ def test_mixed_precision_trains_and_saves_a_float32_model(data, tmp_path):
     model, _ = load_model(run_dir / "best.keras")
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
     assert json.loads((run_dir / "config.json").read_text())["mixed_precision"] is True
+
+
+def test_distillation_and_adversarial_training_work_under_a_strategy(data, trained_run, tmp_path):
+    run_dir = tmp_path / "both"
+    result = subprocess.run(command(data, run_dir, "--strategy", "mirrored", "--epochs", "2", "--teacher", str(trained_run),
+                                    "--adversarial", "0.3", "--erase", "0.5", "--mixup", "0.2"),
+                            cwd=REPO, env={**os.environ, "MIEN_CPU_DEVICES": "2"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "2 replica(s) (mirrored)" in result.stdout
+    assert history_epochs(run_dir) == [1, 2]
