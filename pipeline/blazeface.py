@@ -220,6 +220,7 @@ class BlazeFace:
 
 
 def _starts(length: int, side: int, step: float) -> list[int]:
+    """Where tiles of ``side`` start along a ``length``, at most ``step`` apart, the last one at its end."""
     count = max(1, math.ceil((length - side) / step) + 1)
     return [0] if count == 1 else [round(index * (length - side) / (count - 1)) for index in range(count)]
 

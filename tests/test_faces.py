@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.faces import FACE_CROPS, CropGeometry, crop_face, crop_square
-from tests.datasets import astronaut_bgr, group_photo
+from tests.datasets import group_photo
 
 
 def test_a_crop_around_the_box_recovers_the_face_square():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.blazeface import overlap
 from pipeline.data import DEFAULT_DATA
 from web import REPO, create_app
 from web.chromium import camera_flags, chromium, write_camera_clip
@@ -547,13 +548,6 @@ def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
             "face_sizes_px": [int(sizes.min()), int(sizes.max())],
             "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}
             if scales else None}
-
-
-def overlap(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def accuracy_table(results: dict) -> str:

@@ -75,6 +75,12 @@ export class FaceDetector {
   }
 }
 
+/** Where tiles of `side` start along a `length`, at most `step` apart, the last one at its end. */
+function tileStarts(length, side, step) {
+  const count = Math.max(1, Math.ceil((length - side) / step) + 1);
+  return Array.from({ length: count }, (_, index) => (count === 1 ? 0 : Math.round((index * (length - side)) / (count - 1))));
+}
+
 /** The best-scoring of `candidates`, none overlapping a better one (non-maximum suppression). */
 function strongest(candidates, maxFaces) {
   const faces = [];
@@ -94,12 +100,8 @@ function strongest(candidates, maxFaces) {
 export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) {
   const faces = await whole.detect(pixels, { maxFaces });
   const side = Math.min(Math.max(pixels.width, pixels.height), Math.max(small.inputSize, Math.round(Math.max(pixels.width, pixels.height) / 4)));
-  const starts = (length) => {
-    const count = Math.max(1, Math.ceil((length - side) / (side / 2)) + 1);
-    return Array.from({ length: count }, (_, index) => (count === 1 ? 0 : Math.round((index * (length - side)) / (count - 1))));
-  };
-  for (const top of starts(pixels.height)) {
-    for (const left of starts(pixels.width)) {
+  for (const top of tileStarts(pixels.height, side, side / 2)) {
+    for (const left of tileStarts(pixels.width, side, side / 2)) {
       const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
       const found = await small.detect(pixels, { maxFaces, area, minScore: NEW_FACE_SCORE });
       // A tile is trusted with clear faces of 9-60% of its side: smaller or faint ones are mostly
@@ -138,11 +140,8 @@ export class FaceFinder {
     const short = Math.min(width, height);
     const side = Math.round(short / 2);
     const step = side - 0.2 * short;
-    const starts = (length) => {
-      const count = Math.max(1, Math.ceil((length - side) / step) + 1);
-      return Array.from({ length: count }, (_, index) => (count === 1 ? 0 : Math.round((index * (length - side)) / (count - 1))));
-    };
-    return starts(height).flatMap((top) => starts(width).map((left) => [left, top, Math.min(side, width), Math.min(side, height)]));
+    return tileStarts(height, side, step).flatMap((top) => tileStarts(width, side, step)
+      .map((left) => [left, top, Math.min(side, width), Math.min(side, height)]));
   }
 
   /** The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. */
