@@ -135,8 +135,18 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if keras_out:
-        save_model(model, keras_out, info)
+        save_model(model, keras_out, shareable(info))
     return metadata
+
+
+def shareable(info: dict) -> dict:
+    """``info`` with the paths its training recipe names cut to their last part (run and model
+    names, the data set's folder), so that a shipped model does not carry one machine's folders."""
+    config = dict(info.get("config", {}))
+    for key in ("data", "init_from", "teacher"):
+        if config.get(key):
+            config[key] = ",".join(Path(path).name for path in str(config[key]).split(","))
+    return {**info, "config": config} if config else info
 
 
 def convert(model, folder: Path, quantization: Quantization) -> None:
@@ -233,7 +243,8 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,
         "flip_average": info["flip_average"],
-        "source": {"model": model_path.as_posix(), "run": info.get("run", model_path.parent.name),
+        "source": {"model": model_path.as_posix() if not model_path.is_absolute() else model_path.name,
+                   "run": info.get("run", model_path.parent.name),
                    "validation_accuracy": info.get("validation_accuracy"), "epoch": info.get("epoch")},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "weights_sha256": digest.hexdigest(),

@@ -182,6 +182,7 @@ def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(
     assert abs(metadata["size_bytes"] - alone["size_bytes"]) < 0.05 * alone["size_bytes"]  # the weights once
     model, info = load_model(shipped)
     assert info["flip_average"] and info["classes"] == ["angry", "happy", "neutral", "sad"]
+    assert info["config"]["data"] == "images" and str(tmp_path) not in json.dumps(info)  # no machine's folders
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype("float32")
     run, _ = load_model(trained_run / "best.keras")
     expected = (run.predict(faces, verbose=0) + run.predict(faces[:, :, ::-1], verbose=0)) / 2
