@@ -215,10 +215,11 @@ def test_a_redirect_points_within_the_site_whatever_host_was_named(client):
 def test_healthz_finds_a_weight_file_cut_short(tmp_path):
     model = copy_model(tmp_path / "model")
     shard = model / "group1-shard1of1.bin"
+    whole = shard.stat().st_size
     shard.write_bytes(shard.read_bytes()[:-1000])
     response = create_app({"MODEL_DIR": model}).test_client().get("/healthz")
     assert response.status_code == 503
-    assert "needs 1,887,604 (a copy cut short?)" in response.get_json()["model"]["problem"]
+    assert f"hold {whole - 1000:,} bytes where model.json needs {whole:,} (a copy cut short?)" in response.get_json()["model"]["problem"]
 
 
 def test_model_folders_are_read_once_and_again_when_they_change(tmp_path, monkeypatch):
