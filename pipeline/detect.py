@@ -98,14 +98,13 @@ class ExpressionClassifier:
         rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
         started = time.perf_counter()
         found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector, self.small_face_detector)
-        boxes = [box for box, _ in found]
         detected = time.perf_counter()
         faces = []
-        if boxes:
-            crops = np.stack([crop_face(gray, box, self.detector.geometry) for box in boxes])
+        if found:
+            crops = np.stack([crop_face(gray, face.box, face.crop) for face in found])
             scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
-            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
-                     for box, row in zip(boxes, scores)]
+            faces = [Face(tuple(round(value) for value in face.box), dict(zip(self.class_names, map(float, row))))
+                     for face, row in zip(found, scores)]
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import time
 from pathlib import Path
@@ -278,12 +279,13 @@ def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clip
         assert not state(page)["ready"]
 
 
+@pytest.mark.parametrize("detector", sorted(FACE_CROPS))
 @pytest.mark.parametrize("layout", ["RGBA (photos, canvases)", "I420 (webcam frames)"])
-def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
-    """The page's crop of a detector box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
+def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout, detector):
+    """The page's crop of a detector's box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
     frame = astronaut_frame()
     box = [250.0, 70.0, 90.0, 90.0]
-    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS["blazeface"])
+    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS[detector])
     height, width = frame.shape[:2]
     if layout.startswith("RGBA"):
         planes = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA)]
@@ -293,17 +295,18 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
         luma, chroma = width * height, width * height // 4
         planes = [yuv[:luma], yuv[luma:luma + chroma], yuv[luma + chroma:]]
         spec = {"kind": "yuv", "strides": [width, width // 2, width // 2], "chroma": 1}
-    crop = page.evaluate("""async ({ spec, planes, box, geometry }) => {
+    crop = page.evaluate("""async ({ spec, planes, box, detector, geometry }) => {
         const { Pixels } = await import('/static/js/pixels.js');
         const { ExpressionModel } = await import('/static/js/classifier.js');
         const decoded = planes.map((text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
         const pixels = new Pixels({ width: 640, height: 480, planes: decoded, ...spec });
-        const square = ExpressionModel.prototype.cropSquare.call({ crop: geometry }, box);
+        const model = new ExpressionModel(null, null, { classes: [], input: { shape: [null, 48, 48, 1] }, face_crop: geometry });
+        const square = model.cropSquare(box, detector);
         const crop = new Float32Array(48 * 48);
         pixels.grayCrop(square, 48, crop, 0);
         return Array.from(crop);
     }""", {"spec": spec, "planes": [base64.b64encode(plane.tobytes()).decode() for plane in planes], "box": box,
-           "geometry": FACE_CROPS["blazeface"].to_json()})
+           "detector": detector, "geometry": json.loads((REPO / "static/model/metadata.json").read_text())["face_crop"]})
     difference = np.abs(np.array(crop).reshape(48, 48) - expected)
     assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding
 

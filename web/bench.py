@@ -255,6 +255,10 @@ def accuracy(args) -> dict:
     rng = np.random.default_rng(7)
     sizes = rng.integers(120, 321, len(labels))  # face sizes in a 640x480 webcam frame at laptop distance
     positions = [[int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))] for size in sizes]
+    # Small faces in photos (3-8% of a 1600x1200 photo's longer side), found as the page searches a photo.
+    in_photo = np.linspace(0, len(labels) - 1, min(args.photo_faces, len(labels))).astype(int)
+    photo_sizes = rng.integers(48, 129, len(in_photo))
+    photo_positions = [[int(rng.integers(0, 1600 - size)), int(rng.integers(0, 1200 - size))] for size in photo_sizes]
 
     with tempfile.TemporaryDirectory() as data_dir:
         images.astype(np.uint8).tofile(Path(data_dir) / "faces.bin")
@@ -272,6 +276,10 @@ def accuracy(args) -> dict:
                 print("finding and classifying them in 640x480 frames with the page's code ...", file=sys.stderr)
                 in_frames = run_in_page(browser, page, "mienInFrames", args.backend, model_url(args),
                                         sizes.tolist(), positions)
+                print(f"... and {len(in_photo)} of them in 1600x1200 photos ...", file=sys.stderr)
+                in_photos = run_in_page(browser, page, "mienInFrames", args.backend, model_url(args),
+                                        photo_sizes.tolist(), photo_positions,
+                                        {"photo": True, "picture": [1600, 1200], "faces": in_photo.tolist()})
         finally:
             server.close()
 
@@ -285,9 +293,11 @@ def accuracy(args) -> dict:
         rows.append({"model": name, "accuracy": metrics["accuracy"], "macro_recall": metrics["macro_recall"],
                      "recall": {c: metrics["per_class"][c]["recall"] for c in class_set.names},
                      "size_bytes": sizes_bytes[name], "ms_per_face": statistics.median(output["times"])})
-    end_to_end = score_in_frames(in_frames["results"], labels, sizes, positions, class_set)
     results = {"faces": len(labels), "classes": class_set.names, "backend": args.backend,
-               "model": metadata["source"], "rows": rows, "in_frames": end_to_end}
+               "model": metadata["source"], "rows": rows,
+               "in_frames": score_in_frames(in_frames["results"], labels, sizes, positions, class_set),
+               "in_photos": score_in_frames(in_photos["results"], labels[in_photo], photo_sizes, photo_positions,
+                                            class_set)}
     table = accuracy_table(results)
     print(table)
     write_json(args.out, results)
@@ -426,7 +436,7 @@ def python_faces(frames: list[dict], faces_frames: int, repeats: int) -> dict:
             view = picture[max(0, top):top + pasted.shape[0], max(0, left):left + pasted.shape[1]]
             view[:] = pasted[max(0, -top):max(0, -top) + view.shape[0], max(0, -left):max(0, -left) + view.shape[1]]
         finder = FaceFinder(detector)
-        found.append([[list(box) for box, _ in finder.find(picture)] for _ in range(repeats)])
+        found.append([[list(face.box) for face in finder.find(picture)] for _ in range(repeats)])
     return detector_figures(frames[:faces_frames], found)
 
 
@@ -527,28 +537,30 @@ def restrict(scores: np.ndarray, names: list[str], class_set) -> np.ndarray:
 
 
 def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
-    """Detection rate and accuracy when faces must first be found in a frame, as on the page."""
+    """Detection rate and accuracy when faces must first be found in a picture, as on the page; and
+    how each detector's boxes sit on the faces' true squares: its crop geometry (medians)."""
     from pipeline.evaluate import score
 
-    found, predictions, scales, shifts = [], [], [], []
+    found, predictions, placements = [], [], {}
     for detections, size, (left, top) in zip(results, sizes, positions):
         truth = (left, top, int(size), int(size))
         hits = [d for d in detections if overlap(d["box"], truth) > 0.3]
         found.append(bool(hits))
         predictions.append(int(np.argmax(hits[0]["scores"])) if hits else -1)
-        if hits:  # how the detector's box sits on the face's true square: the crop geometry
+        if hits:
             x, y, width, height = hits[0]["box"]
             side = (width + height) / 2
-            scales.append(size / side)
-            shifts.append((top + size / 2 - (y + height / 2)) / side)
+            placements.setdefault(hits[0]["detector"], []).append((size / side, (top + size / 2 - (y + height / 2)) / side))
     found, predictions = np.array(found), np.array(predictions)
     metrics = score(labels[found], predictions[found], class_set.names)
     return {"detection_rate": float(found.mean()), "accuracy_of_found": metrics["accuracy"],
             "macro_recall_of_found": metrics["macro_recall"],
             "accuracy_of_all": float((predictions == labels).mean()),
             "face_sizes_px": [int(sizes.min()), int(sizes.max())],
-            "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}
-            if scales else None}
+            "measured_crop_geometry": {detector: {"scale": float(np.median([scale for scale, _ in measured])),
+                                                  "shift_y": float(np.median([shift for _, shift in measured])),
+                                                  "faces": len(measured)}
+                                       for detector, measured in sorted(placements.items())}}
 
 
 def accuracy_table(results: dict) -> str:
@@ -559,18 +571,19 @@ def accuracy_table(results: dict) -> str:
         recalls = " | ".join(f"{row['recall'][c]:.1%}" for c in classes)
         lines.append(f"| {row['model']} | {row['accuracy']:.1%} | {row['macro_recall']:.1%} | {recalls} "
                      f"| {row['size_bytes'] / 1e6:.2f} MB | {row['ms_per_face']:.2f} |")
-    frames = results["in_frames"]
+    frames, photos = results["in_frames"], results["in_photos"]
     lines.append("")
     lines.append(f"{results['faces']} validation faces ({', '.join(classes)}), TF.js {results['backend']} in headless "
                  "Chromium; peers' scores restricted to these classes (argmax over them).")
-    lines.append(f"Placed into 640x480 frames ({frames['face_sizes_px'][0]}-{frames['face_sizes_px'][1]} px faces), found by "
-                 f"the page's detector and cropped by the page's code: detection rate {frames['detection_rate']:.1%}, "
-                 f"accuracy {frames['accuracy_of_found']:.1%} of the faces found "
-                 f"({frames['accuracy_of_all']:.1%} of all, a missed face counting as wrong).")
-    geometry = frames["measured_crop_geometry"]
-    if geometry:
-        lines.append(f"Measured crop geometry (true face square against the detector's box, medians): "
-                     f"scale {geometry['scale']:.3f}, shift_y {geometry['shift_y']:.3f}.")
+    for name, where, measured in [("camera frames", "640x480 frames", frames), ("photos", "1600x1200 photos", photos)]:
+        low, high = measured["face_sizes_px"]
+        lines.append(f"In {name}: placed into {where} ({low}-{high} px faces), found by the page's detectors and "
+                     f"cropped by the page's code: detection rate {measured['detection_rate']:.1%}, accuracy "
+                     f"{measured['accuracy_of_found']:.1%} of the faces found ({measured['accuracy_of_all']:.1%} of all, "
+                     "a missed face counting as wrong).")
+    lines.append("Measured crop geometry (true face square against the detector's box, medians): " + "; ".join(
+        f"{detector} scale {geometry['scale']:.3f}, shift_y {geometry['shift_y']:.3f} ({geometry['faces']} faces)"
+        for detector, geometry in {**photos["measured_crop_geometry"], **frames["measured_crop_geometry"]}.items()) + ".")
     return "\n".join(lines)
 
 
@@ -610,6 +623,8 @@ def parse_args(argv=None):
     quality.add_argument("--data", default=str(DEFAULT_DATA), help=f"data set (default: {DEFAULT_DATA})")
     quality.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
     quality.add_argument("--limit", type=int, help="use this many faces, spread over the split (default: all)")
+    quality.add_argument("--photo-faces", type=int, default=300,
+                         help="of those, how many are also found in photos, as small faces (default: 300)")
     quality.add_argument("--card", default=str(MODEL_CARD), help="model card to write the table into ('' for none)")
     quality.add_argument("--out", type=Path, default=BENCH_DOCS / "accuracy.json")
     quality.set_defaults(run=accuracy)

@@ -40,12 +40,14 @@ export class FaceDetector {
     this.tf = tf;
     this.model = model;
     this.inputSize = model.inputs[0].shape[1];
+    this.name = this.inputSize === 192 ? 'blazeface-full' : 'blazeface-short'; // its crop geometry's name
     this.anchors = anchorCentres(this.inputSize);
   }
 
   /**
    * Find faces in a picture's `pixels` (pixels.js), or in an `area` of it ([left, top, width,
-   * height]). Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
+   * height]). Resolves to [{box: [x, y, width, height], score, detector}] in picture pixels, best
+   * first; `detector` is this detector's name, which picks the crop geometry for the box.
    */
   async detect(pixels, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES, area } = {}) {
     const { tf, inputSize } = this;
@@ -65,7 +67,7 @@ export class FaceDetector {
       if (row[0] < minLogit) return;
       const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
       const [centreX, centreY] = [left + (anchorX + row[1]) / scale, top + (anchorY + row[2]) / scale];
-      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
+      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])), detector: this.name });
     });
     return strongest(candidates, maxFaces);
   }
@@ -95,7 +97,7 @@ function strongest(candidates, maxFaces) {
  * Every face of a photo, from the largest down to about 3% of its longer side: `whole` (the
  * short-range detector) looks at the whole picture for large faces, `small` (the full-range one)
  * at overlapping tiles a quarter of the longer side wide (at least its input size), each face
- * thus seen large enough. Resolves to [{box, score}] like FaceDetector.detect.
+ * thus seen large enough. Resolves to [{box, score, detector}] like FaceDetector.detect.
  */
 export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) {
   const faces = await whole.detect(pixels, { maxFaces });

@@ -3,11 +3,12 @@
 // library's own preprocessing. Everything returns plain numbers; Python computes the tables.
 
 import { ExpressionModel } from '/static/js/classifier.js';
-import { FaceDetector, FaceFinder } from '/static/js/detector.js';
+import { FaceDetector, FaceFinder, detectEverywhere } from '/static/js/detector.js';
 import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
 const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
+const SMALL_FACE_DETECTOR_URL = '/vendor/face-detector/facemesh-detection-full.json';
 const HUMAN_EMOTION_URL = '/vendor/human-emotion/emotion.json';
 const FACE_API_MODELS = '/vendor/face-api-models/';
 const FACE_SIDE = 48;
@@ -51,8 +52,8 @@ async function time(step, { frames = 50, warmup = 5, budgetMs = 30000 } = {}) {
 
 // --- Mien ---------------------------------------------------------------------------------------
 
-async function loadMien(modelUrl, detectorUrl = DETECTOR_URL) {
-  return { detector: await FaceDetector.load(tf, detectorUrl), model: await ExpressionModel.load(tf, modelUrl) };
+async function loadMien(modelUrl) {
+  return { detector: await FaceDetector.load(tf, DETECTOR_URL), model: await ExpressionModel.load(tf, modelUrl) };
 }
 
 const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
@@ -277,33 +278,40 @@ window.bench = {
   },
 
   /**
-   * Each face enlarged to `sizes[i]` pixels and placed at `positions[i]` in a grey 640x480 frame,
-   * then found by the page's face finder (seen for `frames` frames) and cropped and classified by
-   * the page's code. Per face: the boxes found and their class scores.
+   * Each face (all, or those at the indices `faces`) enlarged to `sizes[i]` pixels and placed at
+   * `positions[i]` in a grey picture of `picture` pixels, then found and cropped and classified by
+   * the page's code: as a camera frame by the page's face finder (seen for `frames` frames), or
+   * with `photo` as the page searches a photo (detectEverywhere). Per face: the boxes found, the
+   * detector of each, its class scores.
    */
-  async mienInFrames(backend, modelUrl, sizes, positions, { detectorUrl = DETECTOR_URL, frames = 1 } = {}) {
+  async mienInFrames(backend, modelUrl, sizes, positions, { frames = 1, photo = false, picture = [640, 480], faces: picks } = {}) {
     await useBackend(tf, backend);
-    const mien = await loadMien(modelUrl, detectorUrl);
+    const mien = await loadMien(modelUrl);
+    const small = photo ? await FaceDetector.load(tf, SMALL_FACE_DETECTOR_URL) : null;
     const finder = new FaceFinder(mien.detector);
     const faces = await loadFaces();
     const results = [];
     const face = Object.assign(document.createElement('canvas'), { width: FACE_SIDE, height: FACE_SIDE });
-    const frame = Object.assign(document.createElement('canvas'), { width: 640, height: 480 });
+    const [width, height] = picture;
+    const frame = Object.assign(document.createElement('canvas'), { width, height });
     const frameContext = frame.getContext('2d');
-    for (let i = 0; i < faces.count; i += 1) {
-      const gray = faceAt(faces, i);
+    for (const [i, index] of (picks ?? Array.from({ length: faces.count }, (_, k) => k)).entries()) {
+      const gray = faceAt(faces, index);
       const rgba = new Uint8ClampedArray(FACE_SIDE * FACE_SIDE * 4).map((_, k) => (k % 4 === 3 ? 255 : gray[k >> 2]));
       face.getContext('2d').putImageData(new ImageData(rgba, FACE_SIDE, FACE_SIDE), 0, 0);
       frameContext.fillStyle = 'rgb(110, 110, 110)';
-      frameContext.fillRect(0, 0, 640, 480);
+      frameContext.fillRect(0, 0, width, height);
       frameContext.drawImage(face, positions[i][0], positions[i][1], sizes[i], sizes[i]);
-      // As the live page: the face finder, on the same picture for `frames` frames (a still camera).
       const pixels = await readPixels(frame, pictureCopy);
-      finder.reset();
       let boxes = [];
-      for (let seen = 0; seen < frames; seen += 1) boxes = await finder.find(pixels);
+      if (photo) {
+        boxes = await detectEverywhere(pixels, { whole: mien.detector, small });
+      } else { // as the live page: the face finder, on a still camera's frame
+        finder.reset();
+        for (let seen = 0; seen < frames; seen += 1) boxes = await finder.find(pixels);
+      }
       const scores = await mien.model.classify(pixels, boxes);
-      results.push(boxes.map((found, index) => ({ box: found.box, score: found.score, scores: Array.from(scores[index]) })));
+      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, detector: found.detector, scores: Array.from(scores[n]) })));
     }
     return { classes: mien.model.classes, results, tensors: tf.memory().numTensors };
   },
