@@ -38,7 +38,7 @@ PARITY_SCRIPT = Path(__file__).with_name("parity.mjs")
 DEFAULT_OUT = Path("static/model")
 METADATA = "metadata.json"
 PARITY_FACES = 256
-METADATA_FORMAT = "mien-model/2"
+METADATA_FORMAT = "mien-model/1"
 
 
 @dataclass(frozen=True)
@@ -239,9 +239,8 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         },
         "output": {"name": output_name, "tensor": output_spec["name"], "shape": [None, len(info["classes"])],
                    "meaning": "probability per class, in the order of classes"},
-        "face_crop": {"detectors": {name: geometry.to_json() for name, geometry in FACE_CROPS.items()},
-                      "meaning": "per face detector: square side = scale x box side; "
-                                 "centre = box centre + shift_y x box side"},
+        "face_crop": {"detector": "blazeface", **FACE_CROPS["blazeface"].to_json(),
+                      "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,
         "flip_average": info["flip_average"],
         "source": {"model": model_path.as_posix() if not model_path.is_absolute() else model_path.name,

@@ -16,20 +16,21 @@ import base64
 import json
 import math
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from pipeline.errors import UserError
-from pipeline.faces import FACE_CROPS, CropGeometry
+from pipeline.faces import FACE_CROPS
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "vendor" / "@vladmandic" / "human-models" / "models"
 SHORT_RANGE = MODELS / "facemesh-detection-short.json"  # 128x128, faces near the camera
-FULL_RANGE = MODELS / "facemesh-detection-full.json"  # 192x192, smaller faces
+FULL_RANGE = MODELS / "facemesh-detection-full.json"  # 192x192, for comparison in the benchmarks
 SCORE_THRESHOLD = 0.5
-NEW_FACE_SCORE = 0.75
+NEW_FACE_SCORE = 0.75  # for a small face first seen in a tile of a camera frame
+PHOTO_FACE_SCORE = 0.8  # a photo's hundred-odd tiles are searched at once: surer faces only
+PHOTO_TILES = (1 / 3, 1 / 6)  # tile sides, as shares of a photo's longer side
 IOU_THRESHOLD = 0.3
 MAX_FACES = 10
 ROW = 17  # per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
@@ -177,42 +178,31 @@ def overlap(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-class Detection(NamedTuple):
-    """A face found: its box (x, y, width, height) in picture pixels, score, and the detector's name."""
-
-    box: tuple
-    score: float
-    detector: str
-
-    @property
-    def crop(self) -> CropGeometry:
-        """How this detector's box becomes a FER-like crop."""
-        return FACE_CROPS[self.detector]
-
-
-def strongest(faces: list[Detection], max_faces: int = MAX_FACES) -> list[Detection]:
-    """The best-scoring faces, none overlapping a better one."""
+def strongest(faces: list[tuple], max_faces: int = MAX_FACES) -> list[tuple]:
+    """The best-scoring (box, score) pairs, none overlapping a better one."""
     kept = []
-    for face in sorted(faces, key=lambda face: -face.score):
+    for box, score in sorted(faces, key=lambda face: -face[1]):
         if len(kept) == max_faces:
             break
-        if all(overlap(face.box, other.box) < IOU_THRESHOLD for other in kept):
-            kept.append(face)
+        if all(overlap(box, other) < IOU_THRESHOLD for other, _ in kept):
+            kept.append((box, score))
     return kept
 
 
 class BlazeFace:
-    """One of the page's BlazeFace models: faces in RGB pictures."""
+    """One of the page's BlazeFace models: boxes (x, y, width, height) of faces in RGB pictures."""
+
+    geometry = FACE_CROPS["blazeface"]
 
     def __init__(self, path: Path = SHORT_RANGE):
         self.model = GraphModel(path)
         self.size = self.model.input_size
-        self.name = "blazeface-full" if self.size == 192 else "blazeface-short"  # its crop geometry's name
         self.anchors = _anchor_centres(self.size)
 
     def detect(self, rgb: np.ndarray, area=None, min_score: float = SCORE_THRESHOLD,
-               max_faces: int = MAX_FACES) -> list[Detection]:
-        """Faces in ``rgb`` (uint8 [H, W, 3]), or in its ``area`` (left, top, width, height), best first."""
+               max_faces: int = MAX_FACES) -> list[tuple]:
+        """Faces in ``rgb`` (uint8 [H, W, 3]), or in its ``area`` (left, top, width, height):
+        [(box, score)] in picture pixels, best first."""
         left, top, width, height = area or (0, 0, rgb.shape[1], rgb.shape[0])
         scale = self.size / max(width, height)
         columns, rows = round(width * scale), round(height * scale)
@@ -226,8 +216,8 @@ class BlazeFace:
         for row, (anchor_x, anchor_y) in zip(output[keep], self.anchors[keep]):
             box_width, box_height = row[3] / scale, row[4] / scale
             centre_x, centre_y = left + (anchor_x + row[1]) / scale, top + (anchor_y + row[2]) / scale
-            faces.append(Detection((centre_x - box_width / 2, centre_y - box_height / 2, box_width, box_height),
-                                   float(1 / (1 + math.exp(-row[0]))), self.name))
+            faces.append(((centre_x - box_width / 2, centre_y - box_height / 2, box_width, box_height),
+                          float(1 / (1 + math.exp(-row[0])))))
         return strongest(faces, max_faces)
 
 
@@ -237,17 +227,26 @@ def _starts(length: int, side: int, step: float) -> list[int]:
     return [0] if count == 1 else [round(index * (length - side) / (count - 1)) for index in range(count)]
 
 
-def detect_everywhere(rgb: np.ndarray, whole: BlazeFace, small: BlazeFace, max_faces: int = 50) -> list[Detection]:
-    """Every face of a photo down to about 3% of its longer side, as the page does with photos:
-    ``whole`` (short range) over the picture, ``small`` (full range) over overlapping tiles."""
+def _trusted_in_tile(box, side: float) -> bool:
+    """A tile is trusted with faces of 10-60% of its side: smaller ones are mostly false, larger
+    ones another tile's or the whole picture's (and often cut by the tile's edge)."""
+    return 0.1 * side <= box[2] <= 0.6 * side
+
+
+def detect_everywhere(rgb: np.ndarray, detector: BlazeFace, max_faces: int = 50) -> list[tuple]:
+    """Every face of a photo, from one that fills it down to about 3% of its longer side, as the
+    page does with photos: the detector over the whole picture, then over two layers of
+    overlapping tiles, a third and a sixth of the longer side wide."""
     height, width = rgb.shape[:2]
-    faces = whole.detect(rgb, max_faces=max_faces)
-    side = min(max(width, height), max(small.size, round(max(width, height) / 4)))
-    for top in _starts(height, side, side / 2):
-        for left in _starts(width, side, side / 2):
-            area = (left, top, min(side, width), min(side, height))
-            faces += [face for face in small.detect(rgb, area, NEW_FACE_SCORE, max_faces)
-                      if 0.09 * side <= face.box[2] <= 0.6 * side]
+    longer = max(width, height)
+    faces = detector.detect(rgb, max_faces=max_faces)
+    for share in PHOTO_TILES:
+        side = min(longer, max(detector.size, round(longer * share)))
+        for top in _starts(height, side, side / 2):
+            for left in _starts(width, side, side / 2):
+                area = (left, top, min(side, width), min(side, height))
+                faces += [(box, score) for box, score in detector.detect(rgb, area, PHOTO_FACE_SCORE, max_faces)
+                          if _trusted_in_tile(box, side)]
     return strongest(faces, max_faces)
 
 
@@ -258,7 +257,7 @@ class FaceFinder:
 
     def __init__(self, detector: BlazeFace, small: float = 0.17):
         self.detector, self.small = detector, small
-        self.followed: list[Detection] = []
+        self.followed: list[tuple] = []
         self.sweep = 0
 
     @staticmethod
@@ -269,10 +268,10 @@ class FaceFinder:
         return [(left, top, min(side, width), min(side, height))
                 for top in _starts(height, side, step) for left in _starts(width, side, step)]
 
-    def find(self, rgb: np.ndarray) -> list[Detection]:
+    def find(self, rgb: np.ndarray) -> list[tuple]:
         height, width = rgb.shape[:2]
         faces = self.detector.detect(rgb)
-        for box in (face.box for face in self.followed):
+        for box, _ in self.followed:
             side = min(2.5 * max(box[2], box[3]), width, height)
             left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
             top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
@@ -280,8 +279,8 @@ class FaceFinder:
         tiles = self.tiles(width, height)
         tile = tiles[self.sweep % len(tiles)]
         self.sweep += 1
-        faces += [face for face in self.detector.detect(rgb, tile, min_score=NEW_FACE_SCORE)
-                  if 0.1 * tile[2] <= face.box[2] <= 0.6 * tile[2]]
+        faces += [(box, score) for box, score in self.detector.detect(rgb, tile, min_score=NEW_FACE_SCORE)
+                  if _trusted_in_tile(box, tile[2])]
         kept = strongest(faces)
-        self.followed = [face for face in kept if face.box[2] < self.small * height]
+        self.followed = [face for face in kept if face[0][2] < self.small * height]
         return kept

@@ -75,12 +75,12 @@ class ExpressionClassifier:
     """A trained Mien model with the page's face detectors: frames in, faces with class scores out."""
 
     def __init__(self, model_path: Path):
-        from pipeline.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
+        from pipeline.blazeface import BlazeFace
         from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
 
         self.model, info = load_model(model_path)
         self.class_names: list[str] = info["classes"]
-        self.detector, self.small_face_detector = BlazeFace(SHORT_RANGE), BlazeFace(FULL_RANGE)
+        self.detector = BlazeFace()
         self.timing = Timing()
 
     def stream(self):
@@ -97,14 +97,15 @@ class ExpressionClassifier:
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
         started = time.perf_counter()
-        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector, self.small_face_detector)
+        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
+        boxes = [box for box, _ in found]
         detected = time.perf_counter()
         faces = []
-        if found:
-            crops = np.stack([crop_face(gray, face.box, face.crop) for face in found])
+        if boxes:
+            crops = np.stack([crop_face(gray, box, self.detector.geometry) for box in boxes])
             scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
-            faces = [Face(tuple(round(value) for value in face.box), dict(zip(self.class_names, map(float, row))))
-                     for face, row in zip(found, scores)]
+            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
+                     for box, row in zip(boxes, scores)]
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected

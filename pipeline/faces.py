@@ -2,11 +2,11 @@
 
 FER2013 faces are tight, centred, grayscale squares. A detector's box is framed differently, so
 each detector has a crop geometry that turns its box into a FER-like square. It was measured by
-placing validation faces into larger pictures at known places and comparing the detector's box with
-the face's true square (medians), for both BlazeFace models (MediaPipe's detectors) that the page
-and pipeline.detect run: the short-range one that finds faces in camera frames and the full-range
-one that finds small faces in photos (`python -m web.bench accuracy` measures both again on every
-run). The exporter writes them into the model's metadata.json for the page.
+placing validation faces into larger frames at known places and comparing the detector's box with
+the face's true square (medians): for BlazeFace, MediaPipe's detector that the page and
+pipeline.detect run, the FER square is 1.21 box sides wide and centred 0.10 box sides above the
+box centre (`python -m web.bench accuracy` measures it again on every run). The exporter writes it
+into the model's metadata.json for the page.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ class CropGeometry:
         return asdict(self)
 
 
-FACE_CROPS = {  # by the name each detector goes by (static/js/detector.js, pipeline/blazeface.py)
-    "blazeface-short": CropGeometry(scale=1.21, shift_y=-0.10),
-    "blazeface-full": CropGeometry(scale=1.26, shift_y=-0.04),
+FACE_CROPS = {
+    "blazeface": CropGeometry(scale=1.21, shift_y=-0.10),
 }
 
 

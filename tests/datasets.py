@@ -110,3 +110,25 @@ def group_photo(size=(1600, 1200), face_width: int = 60, count: int = 8, seed: i
         photo[top:top + head.shape[0], left:left + head.shape[1]] = head
         boxes.append([left + (fx - hx) * scale, top + (fy - hy) * scale, face_width, fh * scale])
     return photo, boxes
+
+
+def photo_of_every_size(widths=(48, 80, 130, 170, 220), size=(1600, 1200)):
+    """A photo with an astronaut face of each of ``widths`` px, side by side on grey, from 3% of
+    its longer side to 14%; returns (BGR image, the faces' true boxes)."""
+    from web.bench import ASTRONAUT_FACE, ASTRONAUT_HEAD
+
+    width, height = size
+    fx, fy, fw, fh = ASTRONAUT_FACE
+    hx, hy, hw, hh = ASTRONAUT_HEAD
+    photo = np.full((height, width, 3), 150, np.uint8)
+    heads = [cv2.resize(astronaut_bgr()[hy:hy + hh, hx:hx + hw], (round(hw * w / fw), round(hh * w / fw)),
+                        interpolation=cv2.INTER_AREA) for w in widths]
+    gap = (width - sum(head.shape[1] for head in heads)) // (len(heads) + 1)
+    left, boxes = gap, []
+    for index, (head, face_width) in enumerate(zip(heads, widths)):
+        top = 100 if index % 2 == 0 else 500
+        photo[top:top + head.shape[0], left:left + head.shape[1]] = head
+        scale = face_width / fw
+        boxes.append([left + (fx - hx) * scale, top + (fy - hy) * scale, face_width, fh * scale])
+        left += head.shape[1] + gap
+    return photo, boxes

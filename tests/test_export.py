@@ -46,7 +46,8 @@ def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run
     assert metadata["input"]["name"] in manifest["signature"]["inputs"]
     assert metadata["output"]["name"] in manifest["signature"]["outputs"]
     assert metadata["quantization"] == "float16"
-    assert metadata["face_crop"]["detectors"] == {name: crop.to_json() for name, crop in FACE_CROPS.items()}
+    assert metadata["face_crop"]["detector"] == "blazeface"
+    assert metadata["face_crop"]["scale"] == FACE_CROPS["blazeface"].scale
     assert metadata["source"]["run"] == trained_run.name
     assert 0 <= metadata["source"]["validation_accuracy"] <= 1
     shards = b"".join((out / path).read_bytes() for group in manifest["weightsManifest"] for path in group["paths"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.faces import FACE_CROPS, CropGeometry, crop_face, crop_square
-from tests.datasets import group_photo
+from tests.datasets import group_photo, photo_of_every_size
 
 
 def test_a_crop_around_the_box_recovers_the_face_square():
@@ -48,20 +48,26 @@ def rgb(bgr):
 def test_the_pages_blazeface_finds_the_astronaut_where_the_page_does(detectors):
     from web.bench import astronaut_frame
 
-    (face,) = detectors[0].detect(rgb(astronaut_frame()))
+    (box, score), = detectors[0].detect(rgb(astronaut_frame()))
     # The page's box for this frame (tests/test_page.py) is [247, 69, 92, 92].
-    assert face.box == pytest.approx((247, 69, 92, 92), abs=2) and face.score > 0.8
-    assert face.crop == FACE_CROPS["blazeface-short"]
+    assert box == pytest.approx((247, 69, 92, 92), abs=2) and score > 0.8
+    assert detectors[0].geometry == FACE_CROPS["blazeface"]
 
 
 def test_a_group_photo_gives_every_small_face_and_nothing_else(detectors):
     from pipeline.blazeface import detect_everywhere, overlap
 
     photo, truth = group_photo()
-    faces = detect_everywhere(rgb(photo), *detectors)
-    found = [face.box for face in faces]
+    found = [box for box, _ in detect_everywhere(rgb(photo), detectors[0])]
     assert len(found) == 8 and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
-    assert {face.detector for face in faces} == {"blazeface-full"}  # and cropped with its geometry
+
+
+def test_a_photo_gives_faces_of_every_size(detectors):
+    from pipeline.blazeface import detect_everywhere, overlap
+
+    photo, truth = photo_of_every_size()
+    found = [box for box, _ in detect_everywhere(rgb(photo), detectors[0])]
+    assert len(found) == len(truth) and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
 def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detectors):
@@ -71,7 +77,7 @@ def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detectors):
     finder = FaceFinder(detectors[0])
     counts = [len(finder.find(rgb(frame))) for _ in range(20)]
     assert counts[-10:] == [3] * 10  # found within a sweep of the tiles, then in every frame
-    found = [face.box for face in finder.find(rgb(frame))]
+    found = [box for box, _ in finder.find(rgb(frame))]
     assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
@@ -81,7 +87,7 @@ def test_pictures_without_a_face_give_none(detectors):
     from pipeline.blazeface import FaceFinder, detect_everywhere
 
     for picture in (data.coffee(), data.rocket(), np.full((480, 640, 3), 128, np.uint8)):
-        assert detect_everywhere(picture, *detectors) == []
+        assert detect_everywhere(picture, detectors[0]) == []
         finder = FaceFinder(detectors[0])
         assert all(finder.find(cv2.resize(picture, (640, 480))) == [] for _ in range(12))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from pipeline.faces import FACE_CROPS, crop_face
 from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
-from tests.datasets import astronaut_bgr, group_photo
+from tests.datasets import astronaut_bgr, group_photo, photo_of_every_size
 from web.bench import astronaut_frame
 from web.chromium import camera_flags, chromium, write_camera_clip
 
@@ -279,13 +278,12 @@ def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clip
         assert not state(page)["ready"]
 
 
-@pytest.mark.parametrize("detector", sorted(FACE_CROPS))
 @pytest.mark.parametrize("layout", ["RGBA (photos, canvases)", "I420 (webcam frames)"])
-def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout, detector):
-    """The page's crop of a detector's box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
+def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
+    """The page's crop of a detector box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
     frame = astronaut_frame()
     box = [250.0, 70.0, 90.0, 90.0]
-    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS[detector])
+    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS["blazeface"])
     height, width = frame.shape[:2]
     if layout.startswith("RGBA"):
         planes = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA)]
@@ -295,18 +293,17 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout, 
         luma, chroma = width * height, width * height // 4
         planes = [yuv[:luma], yuv[luma:luma + chroma], yuv[luma + chroma:]]
         spec = {"kind": "yuv", "strides": [width, width // 2, width // 2], "chroma": 1}
-    crop = page.evaluate("""async ({ spec, planes, box, detector, geometry }) => {
+    crop = page.evaluate("""async ({ spec, planes, box, geometry }) => {
         const { Pixels } = await import('/static/js/pixels.js');
         const { ExpressionModel } = await import('/static/js/classifier.js');
         const decoded = planes.map((text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
         const pixels = new Pixels({ width: 640, height: 480, planes: decoded, ...spec });
-        const model = new ExpressionModel(null, null, { classes: [], input: { shape: [null, 48, 48, 1] }, face_crop: geometry });
-        const square = model.cropSquare(box, detector);
+        const square = ExpressionModel.prototype.cropSquare.call({ crop: geometry }, box);
         const crop = new Float32Array(48 * 48);
         pixels.grayCrop(square, 48, crop, 0);
         return Array.from(crop);
     }""", {"spec": spec, "planes": [base64.b64encode(plane.tobytes()).decode() for plane in planes], "box": box,
-           "detector": detector, "geometry": json.loads((REPO / "static/model/metadata.json").read_text())["face_crop"]})
+           "geometry": FACE_CROPS["blazeface"].to_json()})
     difference = np.abs(np.array(crop).reshape(48, 48) - expected)
     assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding
 
@@ -353,16 +350,17 @@ def test_the_seven_class_model_can_be_chosen_and_the_photo_is_analysed_again(pag
     assert state(page)["faces"][0]["label"] == "happy"
 
 
-def test_a_group_photo_gives_every_small_face(page, tmp_path):
+@pytest.mark.parametrize("compose", [group_photo, photo_of_every_size], ids=["eight small faces", "faces of every size"])
+def test_a_photo_gives_every_face(page, tmp_path, compose):
     from web.bench import overlap
 
-    picture, truth = group_photo()
+    picture, truth = compose()
     photo = tmp_path / "group.png"
     cv2.imwrite(str(photo), picture)
     page.set_input_files("#photo-input", str(photo))
     page.wait_for_function("() => document.querySelector('#speed').textContent.startsWith('photo analysed')", timeout=60_000)
     found = [face["box"] for face in state(page)["faces"]]
-    assert len(found) == 8, found
+    assert len(found) == len(truth), found
     assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)  # each face, at its place
     assert page.evaluate("() => [document.querySelector('#photo').width, document.querySelector('#photo').height]") == [1600, 1200]
 

@@ -436,7 +436,7 @@ def python_faces(frames: list[dict], faces_frames: int, repeats: int) -> dict:
             view = picture[max(0, top):top + pasted.shape[0], max(0, left):left + pasted.shape[1]]
             view[:] = pasted[max(0, -top):max(0, -top) + view.shape[0], max(0, -left):max(0, -left) + view.shape[1]]
         finder = FaceFinder(detector)
-        found.append([[list(face.box) for face in finder.find(picture)] for _ in range(repeats)])
+        found.append([[list(box) for box, _ in finder.find(picture)] for _ in range(repeats)])
     return detector_figures(frames[:faces_frames], found)
 
 
@@ -538,10 +538,10 @@ def restrict(scores: np.ndarray, names: list[str], class_set) -> np.ndarray:
 
 def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
     """Detection rate and accuracy when faces must first be found in a picture, as on the page; and
-    how each detector's boxes sit on the faces' true squares: its crop geometry (medians)."""
+    how the detector's boxes sit on the faces' true squares: the crop geometry (medians)."""
     from pipeline.evaluate import score
 
-    found, predictions, placements = [], [], {}
+    found, predictions, scales, shifts = [], [], [], []
     for detections, size, (left, top) in zip(results, sizes, positions):
         truth = (left, top, int(size), int(size))
         hits = [d for d in detections if overlap(d["box"], truth) > 0.3]
@@ -550,17 +550,16 @@ def score_in_frames(results, labels, sizes, positions, class_set) -> dict:
         if hits:
             x, y, width, height = hits[0]["box"]
             side = (width + height) / 2
-            placements.setdefault(hits[0]["detector"], []).append((size / side, (top + size / 2 - (y + height / 2)) / side))
+            scales.append(size / side)
+            shifts.append((top + size / 2 - (y + height / 2)) / side)
     found, predictions = np.array(found), np.array(predictions)
     metrics = score(labels[found], predictions[found], class_set.names)
     return {"detection_rate": float(found.mean()), "accuracy_of_found": metrics["accuracy"],
             "macro_recall_of_found": metrics["macro_recall"],
             "accuracy_of_all": float((predictions == labels).mean()),
             "face_sizes_px": [int(sizes.min()), int(sizes.max())],
-            "measured_crop_geometry": {detector: {"scale": float(np.median([scale for scale, _ in measured])),
-                                                  "shift_y": float(np.median([shift for _, shift in measured])),
-                                                  "faces": len(measured)}
-                                       for detector, measured in sorted(placements.items())}}
+            "measured_crop_geometry": {"scale": float(np.median(scales)), "shift_y": float(np.median(shifts))}
+            if scales else None}
 
 
 def accuracy_table(results: dict) -> str:
@@ -577,13 +576,14 @@ def accuracy_table(results: dict) -> str:
                  "Chromium; peers' scores restricted to these classes (argmax over them).")
     for name, where, measured in [("camera frames", "640x480 frames", frames), ("photos", "1600x1200 photos", photos)]:
         low, high = measured["face_sizes_px"]
-        lines.append(f"In {name}: placed into {where} ({low}-{high} px faces), found by the page's detectors and "
+        lines.append(f"In {name}: placed into {where} ({low}-{high} px faces), found by the page's detector and "
                      f"cropped by the page's code: detection rate {measured['detection_rate']:.1%}, accuracy "
                      f"{measured['accuracy_of_found']:.1%} of the faces found ({measured['accuracy_of_all']:.1%} of all, "
                      "a missed face counting as wrong).")
-    lines.append("Measured crop geometry (true face square against the detector's box, medians): " + "; ".join(
-        f"{detector} scale {geometry['scale']:.3f}, shift_y {geometry['shift_y']:.3f} ({geometry['faces']} faces)"
-        for detector, geometry in {**photos["measured_crop_geometry"], **frames["measured_crop_geometry"]}.items()) + ".")
+        geometry = measured["measured_crop_geometry"]
+        if geometry:
+            lines.append(f"Measured crop geometry there (true face square against the detector's box, medians): "
+                         f"scale {geometry['scale']:.3f}, shift_y {geometry['shift_y']:.3f}.")
     return "\n".join(lines)
 
 

@@ -16,11 +16,9 @@ import { FaceTracker } from './tracker.js';
 
 const { tf } = globalThis;
 const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
-const SMALL_FACE_DETECTOR_URL = '/vendor/face-detector/facemesh-detection-full.json'; // for photos
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
 let detector = null;
-let smallFaceDetector = null;
 let finder = null; // follows the camera's faces from frame to frame
 let expressionModel = null;
 let modelUrl = null;
@@ -45,13 +43,10 @@ function exclusive(task) {
 /** Load the face detectors; resolves to a sentence saying what went wrong, or null. */
 async function loadDetectors() {
   detector?.dispose();
-  smallFaceDetector?.dispose();
   detector = null;
-  smallFaceDetector = null;
   finder = null;
   try {
     detector = await FaceDetector.load(tf, DETECTOR_URL);
-    smallFaceDetector = await FaceDetector.load(tf, SMALL_FACE_DETECTOR_URL);
     finder = new FaceFinder(detector);
     return null;
   } catch (error) {
@@ -118,8 +113,7 @@ async function analyse(picture, { live }) {
   if (!detector) throw new Error('The face detector is not loaded.');
   const started = performance.now();
   const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
-  const boxes = live ? await finder.find(pixels)
-    : await detectEverywhere(pixels, { whole: detector, small: smallFaceDetector });
+  const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
   const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
   const found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] && Array.from(scores[index]) }));
   const faces = (live ? tracker.update(found) : found).map(describeFace);

@@ -18,32 +18,29 @@ export class ExpressionModel {
     this.metadata = metadata;
     this.classes = metadata.classes;
     this.inputSize = metadata.input.shape[1];
-    // A crop geometry per face detector (models exported before there were two carry one).
-    this.crops = metadata.face_crop.detectors ?? { 'blazeface-short': metadata.face_crop };
+    this.crop = metadata.face_crop;
   }
 
-  /** The square (left, top, side) in whole source pixels to cut out for a `detector`'s box. */
-  cropSquare([x, y, width, height], detector) {
-    const crop = this.crops[detector];
-    if (!crop) throw new Error(`The model's metadata has no crop geometry for the face detector ${detector}.`);
+  /** The square (left, top, side) in whole source pixels to cut out for a detector box. */
+  cropSquare([x, y, width, height]) {
     const mean = (width + height) / 2;
-    const side = crop.scale * mean;
+    const side = this.crop.scale * mean;
     const centreX = x + width / 2;
-    const centreY = y + height / 2 + crop.shift_y * mean;
+    const centreY = y + height / 2 + this.crop.shift_y * mean;
     // Rounded as pipeline.faces.crop_face rounds it, so both cut the same pixels.
     return [centreX - side / 2, centreY - side / 2, side].map(Math.round);
   }
 
   /**
    * Class probabilities for each face: `pixels` are the picture's (pixels.js), `faces` the
-   * detectors' [{box, detector}]. Resolves to one Float32Array per face, in class order.
+   * detector's [{box}]. Resolves to one Float32Array per face, in class order.
    */
   async classify(pixels, faces) {
     if (faces.length === 0) return [];
     const { tf, inputSize: size } = this;
     // Raw 0-255 grey values: the model scales them itself.
     const batch = new Float32Array(faces.length * size * size);
-    faces.forEach(({ box, detector }, index) => pixels.grayCrop(this.cropSquare(box, detector), size, batch, index * size * size));
+    faces.forEach(({ box }, index) => pixels.grayCrop(this.cropSquare(box), size, batch, index * size * size));
     const scores = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [faces.length, size, size, 1])));
     const values = await scores.data();
     scores.dispose();

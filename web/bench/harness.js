@@ -8,7 +8,6 @@ import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
 const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
-const SMALL_FACE_DETECTOR_URL = '/vendor/face-detector/facemesh-detection-full.json';
 const HUMAN_EMOTION_URL = '/vendor/human-emotion/emotion.json';
 const FACE_API_MODELS = '/vendor/face-api-models/';
 const FACE_SIDE = 48;
@@ -281,13 +280,12 @@ window.bench = {
    * Each face (all, or those at the indices `faces`) enlarged to `sizes[i]` pixels and placed at
    * `positions[i]` in a grey picture of `picture` pixels, then found and cropped and classified by
    * the page's code: as a camera frame by the page's face finder (seen for `frames` frames), or
-   * with `photo` as the page searches a photo (detectEverywhere). Per face: the boxes found, the
-   * detector of each, its class scores.
+   * with `photo` as the page searches a photo (detectEverywhere). Per face: the boxes found and
+   * their class scores.
    */
   async mienInFrames(backend, modelUrl, sizes, positions, { frames = 1, photo = false, picture = [640, 480], faces: picks } = {}) {
     await useBackend(tf, backend);
     const mien = await loadMien(modelUrl);
-    const small = photo ? await FaceDetector.load(tf, SMALL_FACE_DETECTOR_URL) : null;
     const finder = new FaceFinder(mien.detector);
     const faces = await loadFaces();
     const results = [];
@@ -305,13 +303,13 @@ window.bench = {
       const pixels = await readPixels(frame, pictureCopy);
       let boxes = [];
       if (photo) {
-        boxes = await detectEverywhere(pixels, { whole: mien.detector, small });
+        boxes = await detectEverywhere(pixels, mien.detector);
       } else { // as the live page: the face finder, on a still camera's frame
         finder.reset();
         for (let seen = 0; seen < frames; seen += 1) boxes = await finder.find(pixels);
       }
       const scores = await mien.model.classify(pixels, boxes);
-      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, detector: found.detector, scores: Array.from(scores[n]) })));
+      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, scores: Array.from(scores[n]) })));
     }
     return { classes: mien.model.classes, results, tensors: tf.memory().numTensors };
   },
