@@ -41,9 +41,9 @@ def test_accuracy_compares_mien_with_both_peers_and_writes_the_model_card(tmp_pa
     results = json.loads(out.read_text())
     assert results["faces"] == 12 and results["classes"] == ["angry", "happy", "neutral", "sad"]
     assert [row["model"] for row in results["rows"]] == ["Mien", "Human (mini-Xception)", "face-api (FaceExpressionNet)"]
-    assert 0 <= results["in_frames"]["detection_rate"] <= 1
+    assert 0 <= results["in_frames"]["detection_rate"] <= 1 and 0 <= results["in_photos"]["detection_rate"] <= 1
     text = card.read_text()
-    assert "old table" not in text and "| Mien |" in text and text.endswith("The rest.\n")
+    assert "old table" not in text and "| Mien |" in text and "In photos: " in text and text.endswith("The rest.\n")
 
 
 def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_path, capsys):
