@@ -3,7 +3,7 @@
     python -m pipeline.detect photos/ interview.mp4 --csv faces.csv
     python -m pipeline.detect --camera 0 --show
 
-Faces are found as the page finds them, by its own BlazeFace models (pipeline.blazeface): photos
+Faces are found as the page finds them, by its own BlazeFace model (pipeline.blazeface): photos
 all over, down to small faces; videos and the camera frame by frame, following the faces found.
 Each face is cropped like the training faces and classified by the Keras model, all faces of a
 frame in one batch. Annotated copies (box, label and a bar per class)
@@ -72,7 +72,7 @@ class Timing:
 
 
 class ExpressionClassifier:
-    """A trained Mien model with the page's face detectors: frames in, faces with class scores out."""
+    """A trained Mien model with the page's face detector: frames in, faces with class scores out."""
 
     def __init__(self, model_path: Path):
         from pipeline.blazeface import BlazeFace

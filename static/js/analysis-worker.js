@@ -40,7 +40,7 @@ function exclusive(task) {
 
 // --- models and backends ------------------------------------------------------------------------
 
-/** Load the face detectors; resolves to a sentence saying what went wrong, or null. */
+/** Load the face detector; resolves to a sentence saying what went wrong, or null. */
 async function loadDetectors() {
   detector?.dispose();
   detector = null;
