@@ -1,5 +1,6 @@
 # Mien: `make serve` installs what the page needs and serves it; `make test` installs everything
-# and runs the tests. Both work on a fresh Debian or Ubuntu machine with Python 3.11.
+# and runs the tests. Both work on a fresh Debian or Ubuntu machine: serving with Python 3.11 or
+# newer, training, export and the tests with Python 3.11 or 3.12 (PYTHON=python3.12 chooses one).
 # The serving install is small: Flask and waitress, and the dozen files the page takes from npm
 # packages (vendor/, by python -m web.vendor). Training, export, tests and benchmarks add
 # TensorFlow, the npm packages themselves (node_modules/: TF.js in Node, the peers) and Chromium.
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test train export bench bench-accuracy install install-dev system-packages npm clean
+.PHONY: serve test train export bench bench-accuracy package install install-dev system-packages npm clean
 
 serve: $(VENV)/.installed vendor/packages.json
 	$(BIN)/python -m web
@@ -24,10 +25,14 @@ export: $(VENV)/.installed-dev node_modules/.installed
 	$(BIN)/python -m exporters.to_tfjs
 
 bench: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
-	$(BIN)/python -m web.bench speed
+	$(BIN)/python -m bench speed
 
 bench-accuracy: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
-	$(BIN)/python -m web.bench accuracy
+	$(BIN)/python -m bench accuracy
+
+# The component as an npm package (dist/mien-VERSION.tgz); WITH_MODEL=1 puts the default model inside.
+package: $(VENV)/.installed vendor/packages.json
+	$(BIN)/python -m web.package $(if $(WITH_MODEL),--with-model)
 
 install: $(VENV)/.installed vendor/packages.json
 install-dev: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
@@ -40,12 +45,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# TensorFlow 2.19 (the newest tensorflowjs works with) has wheels for Python 3.9 to 3.12 only.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' || { \
+		echo "Training, export and the tests need Python 3.11 or 3.12 (TensorFlow 2.19 has no wheels for $$($(BIN)/python -V)); install python3.12 and run: make clean && make test PYTHON=python3.12" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
 # The files the page serves, taken out of their npm packages (a few MB, not the packages).
-vendor/packages.json: package.json web/__init__.py web/vendor.py | $(VENV)/.installed npm
+vendor/packages.json: package.json web/__init__.py web/vendor.py static/face-finder.json | $(VENV)/.installed npm
 	$(BIN)/python -m web.vendor
 	touch $@
 
@@ -64,4 +72,4 @@ system-packages:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium ffmpeg; }
 
 clean:
-	rm -rf $(VENV) node_modules vendor
+	rm -rf $(VENV) node_modules vendor dist

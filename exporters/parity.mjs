@@ -6,6 +6,7 @@
 // FACES.bin holds COUNT faces as float32 [COUNT, height, width, channels] with raw 0-255 pixels.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
@@ -16,27 +17,12 @@ const [modelDir, facesPath, countText, outPath, backend = 'wasm'] = process.argv
 process.stdin.on('end', () => process.exit(1));
 process.stdin.resume();
 
-async function loadGraphModelFromFiles(dir) {
-  const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
-  const weightSpecs = [];
-  const buffers = [];
-  for (const group of manifest.weightsManifest) {
-    weightSpecs.push(...group.weights);
-    for (const shard of group.paths) buffers.push(await readFile(path.join(dir, shard)));
-  }
-  const joined = Buffer.concat(buffers);
-  const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
-  return tf.loadGraphModel(tf.io.fromMemory({
-    modelTopology: manifest.modelTopology,
-    weightSpecs,
-    weightData,
-    signature: manifest.signature,
-  }));
-}
+// TF.js's own loader reads model.json and its weight files, here from the disk instead of a server.
+const fromDisk = async (url) => new Response(await readFile(fileURLToPath(url)));
 
 await tf.setBackend(backend);
 await tf.ready();
-const model = await loadGraphModelFromFiles(modelDir);
+const model = await tf.loadGraphModel(pathToFileURL(path.join(modelDir, 'model.json')).href, { fetchFunc: fromDisk });
 const shape = model.inputs[0].shape.slice(1);
 const count = Number(countText);
 const raw = await readFile(facesPath);

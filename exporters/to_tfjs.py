@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data import DEFAULT_DATA
+from web.tfjs_files import read_manifest, shard_paths
 from pipeline.console import load_tensorflow, native_logs_hidden
+from pipeline.data import DEFAULT_DATA
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
-from pipeline.faces import FACE_CROPS
 from pipeline.runs import resolve_model_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,11 +103,11 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
     """Convert ``model_path`` into ``out`` (with ``flip_average``, averaging each face with its
     mirror image inside the graph), and into ``keras_out`` too when given; returns the metadata
     written beside the model."""
-    from pipeline.model import bare_network, load_model, save_model, with_flip_average
+    from pipeline.model import bare_network, face_crop, load_model, save_model, with_flip_average
 
     model, info = load_model(model_path)
     model = with_flip_average(bare_network(model)) if flip_average else bare_network(model)
-    info = {**info, "flip_average": flip_average}
+    info = {**info, "flip_average": flip_average, "face_crop": face_crop(info).to_json()}
     expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
     if tuple(model.input_shape) != expected:
         raise UserError(f"{model_path} takes input of shape {model.input_shape}, not {expected}; "
@@ -150,12 +150,19 @@ def shareable(info: dict) -> dict:
 
 
 def convert(model, folder: Path, quantization: Quantization) -> None:
-    """Keras 3 model -> SavedModel -> TF.js graph model in ``folder``."""
+    """Keras 3 model -> SavedModel -> TF.js graph model in ``folder``. A disk that fills up (or any
+    other failure to write) is a UserError; the caller keeps the previous export."""
+    import tensorflow as tf
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 
-    with tempfile.TemporaryDirectory() as saved_model, native_logs_hidden():
-        model.export(saved_model, verbose=False)
-        convert_tf_saved_model(saved_model, str(folder), quantization_dtype_map=quantization.dtype_map)
+    try:
+        with tempfile.TemporaryDirectory() as saved_model, native_logs_hidden():
+            model.export(saved_model, verbose=False)
+            convert_tf_saved_model(saved_model, str(folder), quantization_dtype_map=quantization.dtype_map)
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "strerror", None) or str(getattr(error, "message", error)).strip().splitlines()[0]
+        raise UserError(f"The model could not be written ({reason}); the previous export is kept. Free some disk "
+                        "space, or choose another --out, and export again.") from None
 
 
 def parity_faces(class_set: ClassSet, data) -> tuple[np.ndarray, str]:
@@ -219,13 +226,12 @@ def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[np.ndarray, str]:
 
 def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds: float, parity: dict) -> dict:
     """The metadata.json the page reads: everything about the model it must not hard-code."""
-    manifest = json.loads((folder / "model.json").read_text())
+    manifest = read_manifest(folder / "model.json")
     (input_name, input_spec), = manifest["signature"]["inputs"].items()
     (output_name, output_spec), = manifest["signature"]["outputs"].items()
     digest = hashlib.sha256()
-    for group in manifest["weightsManifest"]:
-        for shard in group["paths"]:
-            digest.update((folder / shard).read_bytes())
+    for shard in shard_paths(folder, manifest):
+        digest.update(shard.read_bytes())
     return {
         "format": METADATA_FORMAT,
         "classes": info["classes"],
@@ -239,7 +245,7 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         },
         "output": {"name": output_name, "tensor": output_spec["name"], "shape": [None, len(info["classes"])],
                    "meaning": "probability per class, in the order of classes"},
-        "face_crop": {"detector": "blazeface", **FACE_CROPS["blazeface"].to_json(),
+        "face_crop": {**info["face_crop"],
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,
         "flip_average": info["flip_average"],

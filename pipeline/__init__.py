@@ -1,10 +1,12 @@
-"""Mien's Python side: data, model, training, evaluation and detection."""
+"""Mien's Python side, from data to a trained model and from pictures to expressions.
 
-import os
-
-# TensorFlow's C++ start-up chatter (CPU features, no CUDA device, plugins) is not for users;
-# real failures still surface as Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# tensorflowjs imports tensorflow-decision-forests, whose welcome banner imports IPython when
-# the output is not a terminal.
-os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+- shared by every part: ``expressions`` (classes, input size, pixel format), ``data`` (data sets),
+  ``model`` (the network, its mirror average, saving and loading), ``runs`` (where runs and
+  shipped models are), ``plots``, ``errors`` and ``console`` (how the commands report and start
+  TensorFlow);
+- the commands, ``python -m pipeline.<name>``: ``train``, ``evaluate``, ``detect``, ``mood``;
+- ``training/``: the parts of training (recipe, batches, checkpoints, clusters, distillation,
+  adversarial regularisation);
+- ``evaluation/``: metrics and robustness;
+- ``faces/``: the page's way with faces (its face finder, crop and classifier), in Python.
+"""

@@ -1,6 +1,10 @@
 """How the command-line tools start TensorFlow: without the lines its native code prints on a
 machine without a GPU (cuDNN, cuBLAS and cuFFT factories, the computation placer, CUDA drivers,
-graph optimiser sessions), which read like failures but are not. ``--verbose`` shows them."""
+graph optimiser sessions), which read like failures but are not. ``--verbose`` shows them.
+
+This is the one place that sets TensorFlow's log level. The commands import TensorFlow only
+through :func:`load_tensorflow`, after their arguments are read, so ``--help`` and argument
+errors answer at once and ``--verbose`` is known before TensorFlow starts."""
 
 from __future__ import annotations
 
@@ -17,7 +21,10 @@ def load_tensorflow(verbose: bool = False) -> None:
     global _verbose
     _verbose = verbose
     if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own info and warning lines
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's own info, warning and error lines
+    # tensorflowjs imports tensorflow-decision-forests, whose welcome banner imports IPython when
+    # the output is not a terminal.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     with native_logs_hidden():
         import keras  # noqa: F401
 

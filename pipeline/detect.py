@@ -3,12 +3,12 @@
     python -m pipeline.detect photos/ interview.mp4 --csv faces.csv
     python -m pipeline.detect --camera 0 --show
 
-Faces are found as the page finds them, by its own BlazeFace model (pipeline.blazeface): photos
-all over, down to small faces; videos and the camera frame by frame, following the faces found.
-Each face is cropped like the training faces and classified by the Keras model, all faces of a
-frame in one batch. Annotated copies (box, label and a bar per class)
-go to --out; with --csv, one row per face per frame (an empty one for a frame without a face),
-which python -m pipeline.mood summarises.
+Faces are found as the page finds them, by its own BlazeFace model (pipeline.faces): photos all
+over, down to small faces; videos and the camera frame by frame, following the faces found. Each
+face is cropped as the model's training faces were and classified by the Keras model, all faces
+of a frame in one batch. Annotated copies (box, label and a bar per class) go to --out; with
+--csv, one row per face per frame (an empty one for a frame without a face), which
+python -m pipeline.mood summarises.
 """
 
 from __future__ import annotations
@@ -16,21 +16,23 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 from pipeline.console import load_tensorflow
+from pipeline.data import IMAGE_SUFFIXES
 from pipeline.errors import UserError, reports_user_errors
-from pipeline.faces import crop_face
+from pipeline.recording import DETECT_COLUMNS, guarded
 from pipeline.runs import resolve_model_path
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm"}
+if TYPE_CHECKING:  # the classifier imports TensorFlow, which main() starts once the arguments are good
+    from pipeline.faces.classifier import ExpressionClassifier, Face, Timing
+
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 DEFAULT_OUT = Path("detections")
 BOX_COLOUR = (80, 200, 80)  # BGR
@@ -38,78 +40,6 @@ BOX_COLOUR = (80, 200, 80)  # BGR
 # containers only estimate that count, so a frame or two less is no sign of damage.
 COMPLETE_SHARE = 0.98
 BAR_COLOUR = (230, 170, 60)
-
-
-@dataclass
-class Face:
-    box: tuple[int, int, int, int]  # x, y, width, height in frame pixels
-    scores: dict[str, float]
-
-    @property
-    def label(self) -> str:
-        return max(self.scores, key=self.scores.get)
-
-    @property
-    def confidence(self) -> float:
-        return self.scores[self.label]
-
-
-@dataclass
-class Timing:
-    """Seconds spent finding and classifying faces, over how many frames."""
-
-    frames: int = 0
-    detection: float = 0.0
-    classification: float = 0.0
-
-    def describe(self) -> str:
-        if not self.frames:
-            return ""
-        return (f"{self.frames} frame(s): detection {self.frames / max(self.detection, 1e-9):.0f} fps "
-                f"({1000 * self.detection / self.frames:.1f} ms), classification "
-                f"{self.frames / max(self.classification, 1e-9):.0f} fps "
-                f"({1000 * self.classification / self.frames:.1f} ms)")
-
-
-class ExpressionClassifier:
-    """A trained Mien model with the page's face detector: frames in, faces with class scores out."""
-
-    def __init__(self, model_path: Path):
-        from pipeline.blazeface import BlazeFace
-        from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
-
-        self.model, info = load_model(model_path)
-        self.class_names: list[str] = info["classes"]
-        self.detector = BlazeFace()
-        self.timing = Timing()
-
-    def stream(self):
-        """A FaceFinder for the frames of one video or camera, which follows their faces."""
-        from pipeline.blazeface import FaceFinder
-
-        return FaceFinder(self.detector)
-
-    def analyse(self, frame: np.ndarray, finder=None) -> list[Face]:
-        """All faces in a BGR or grayscale frame, best first: a frame of a stream with its
-        ``finder`` (:meth:`stream`), a photo all over."""
-        from pipeline.blazeface import detect_everywhere
-
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
-        started = time.perf_counter()
-        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
-        boxes = [box for box, _ in found]
-        detected = time.perf_counter()
-        faces = []
-        if boxes:
-            crops = np.stack([crop_face(gray, box, self.detector.geometry) for box in boxes])
-            scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
-            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
-                     for box, row in zip(boxes, scores)]
-        self.timing.frames += 1
-        self.timing.detection += detected - started
-        self.timing.classification += time.perf_counter() - detected
-        return faces
 
 
 def annotate(frame: np.ndarray, faces: list[Face]) -> np.ndarray:
@@ -160,10 +90,26 @@ class Report:
         self.failures: list[str] = []
         self.outputs: list[Path] = []
         self.partial: list[str] = []  # inputs read only in part
+        self.csv_path = csv_path
         self.csv_file = open_for_writing(csv_path, "--csv") if csv_path else None
         self.csv = csv.writer(self.csv_file) if self.csv_file else None
-        if self.csv:
-            self.csv.writerow(["source", "time_s", "clock", "face", "x", "y", "width", "height", "label", *self.class_names])
+        try:
+            self.write_row([*DETECT_COLUMNS, *self.class_names])
+        except UserError:
+            raise UserError(f"Cannot write {csv_path} (no space left on its disk?); choose a --csv path where there is "
+                            "room.") from None
+
+    def write_row(self, row: list) -> None:
+        """One formula-safe CSV row; a CSV that cannot be written any more (a full disk) ends the
+        CSV there, with a sentence, and fails the input at hand."""
+        if not self.csv:
+            return
+        try:
+            self.csv.writerow([guarded(cell) for cell in row])
+        except OSError as error:
+            self.csv = None
+            raise UserError(f"{self.csv_path} could not be written any further ({error.strerror or error}); it holds "
+                            "the rows up to there. Free some space and run again.") from None
 
     def faces(self, source: str, faces: list[Face], seconds: float | None = None, clock: datetime | None = None) -> None:
         """One picture's faces: a console line each, and a CSV row each (one empty row if none)."""
@@ -172,15 +118,14 @@ class Report:
             tqdm.write(f"{where}  no face found")
         time_s = "" if seconds is None else f"{seconds:.3f}"
         when = clock.isoformat(timespec="milliseconds") if clock else ""
-        if self.csv and not faces:
-            self.csv.writerow([source, time_s, when, *[""] * (6 + len(self.class_names))])
+        if not faces:
+            self.write_row([source, time_s, when, *[""] * (len(DETECT_COLUMNS) - 3 + len(self.class_names))])
         for index, face in enumerate(faces):
             self.faces_by_label[face.label] = self.faces_by_label.get(face.label, 0) + 1
             x, y, w, h = face.box
             tqdm.write(f"{where}  face {index}  box {x},{y},{w},{h}  {face.label} {face.confidence:.2f}")
-            if self.csv:
-                self.csv.writerow([source, time_s, when, index, x, y, w, h, face.label,
-                                   *(f"{face.scores[name]:.4f}" for name in self.class_names)])
+            self.write_row([source, time_s, when, index, x, y, w, h, face.label,
+                            *(f"{face.scores[name]:.4f}" for name in self.class_names)])
 
     def failed(self, source: str, reason: str) -> None:
         self.failures.append(f"{source}: {reason}")
@@ -192,7 +137,11 @@ class Report:
 
     def close(self, timing: Timing) -> None:
         if self.csv_file:
-            self.csv_file.close()
+            try:
+                self.csv_file.close()
+            except OSError as error:
+                print(f"{self.csv_path}: its last rows could not be written ({error.strerror or error}); free some space "
+                      "and run again.", file=sys.stderr)
         total = sum(self.faces_by_label.values())
         counts = ", ".join(f"{label} {count}" for label, count in sorted(self.faces_by_label.items(), key=lambda kv: -kv[1]))
         print(f"\n{self.sources} input(s), {total} face(s){': ' + counts if counts else ''}")
@@ -211,7 +160,7 @@ def open_for_writing(path: Path, option: str):
     """``path`` opened for writing, its folder made if missing; a UserError if that cannot be done."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "w", newline="")
+        return open(path, "w", newline="", buffering=1)  # line by line: a recording is on disk as it goes
     except OSError as error:
         raise UserError(f"Cannot write {path} ({error.strerror or error}); choose a {option} path in a folder "
                         "you can write to.") from None
@@ -222,27 +171,54 @@ def format_time(seconds: float) -> str:
     return f"{int(minutes):02d}:{rest:06.3f}"
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given; folders become the images and videos inside them, sorted."""
-    paths = []
+def expand_inputs(inputs: list[str], report: "Report") -> list[tuple[Path, Path]]:
+    """Each input file with the name of its output under --out (its suffix replaced): files as
+    given; a folder's images and videos, sorted, named by their place inside it, so that same-named
+    files of different subfolders keep apart. A folder with none of them is reported."""
+    found: list[tuple[Path, Path]] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            paths.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            if not files:
+                report.sources += 1
+                report.failed(str(path), "holds no image or video file this tool reads "
+                              f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
+            found += [(file, file.relative_to(path)) for file in files]
         else:
-            paths.append(path)
-    return paths
+            found.append((path, Path(path.name)))
+    taken: set[Path] = set()
+    named = []
+    for path, name in found:  # two inputs of the same name from different places: the later gets -2, -3...
+        unique, count = name.with_suffix(""), 1
+        while unique in taken:
+            count += 1
+            unique = name.with_suffix("").with_name(f"{name.stem}-{count}")
+        taken.add(unique)
+        named.append((path, unique))
+    return named
 
 
-def process_image(path: Path, classifier: ExpressionClassifier, report: Report, out: Path) -> None:
+def process_image(path: Path, classifier: ExpressionClassifier, report: Report, target: Path) -> None:
+    """Annotate one picture into ``target``."""
     frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if frame is None:
         raise UserError("not a readable image (damaged, or a format OpenCV cannot decode)")
     faces = classifier.analyse(frame)
     report.faces(str(path), faces)
-    target = out / f"{path.stem}.annotated{path.suffix if path.suffix.lower() in {'.jpg', '.jpeg', '.png'} else '.png'}"
-    cv2.imwrite(str(target), annotate(frame, faces))
+    writable(target)
+    if not cv2.imwrite(str(target), annotate(frame, faces)):
+        raise UserError(f"{target} could not be written (is its folder writable, with space left?)")
     report.outputs.append(target)
+
+
+def writable(target: Path) -> None:
+    """Make ``target``'s folder; a UserError if that cannot be done."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{target.parent} cannot be made ({error.strerror or error}); choose an --out folder you can "
+                        "write to") from None
 
 
 def process_stream(capture, name: str, classifier: ExpressionClassifier, report: Report, target: Path,
@@ -263,7 +239,10 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
                 ended = True
                 break
             if writer is None:
+                writable(target)
                 writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+                if not writer.isOpened():
+                    raise UserError(f"{target} could not be written (is its folder writable, with space left?)")
             faces = classifier.analyse(frame, finder)
             report.faces(name, faces, seconds=index / fps, clock=datetime.now() if live else None)
             annotated = annotate(frame, faces)
@@ -274,6 +253,11 @@ def process_stream(capture, name: str, classifier: ExpressionClassifier, report:
             progress.update()
     except KeyboardInterrupt:
         tqdm.write(f"{name}: stopped; the output so far is kept.")
+    except UserError:
+        if writer is not None:
+            writer.release()
+            target.unlink(missing_ok=True)  # no half video that looks whole
+        raise
     finally:
         progress.close()
         if writer is not None:
@@ -340,11 +324,13 @@ def main(argv=None) -> Report:
     except OSError as error:
         raise UserError(f"Cannot write to {args.out} ({error.strerror or error}); choose an --out folder you can write to.") from None
     load_tensorflow(args.verbose)
+    from pipeline.faces.classifier import ExpressionClassifier
+
     classifier = ExpressionClassifier(model_path)
     report = Report(classifier.class_names, args.csv)
     viewer = Viewer(args.show, args.out)
     try:
-        for path in expand_inputs(args.inputs):
+        for path, name in expand_inputs(args.inputs, report):
             report.sources += 1
             try:
                 if not path.exists():
@@ -354,10 +340,12 @@ def main(argv=None) -> Report:
                     if not capture.isOpened():
                         raise UserError("not a video OpenCV can open (an unknown codec or a damaged file)")
                     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-                    process_stream(capture, str(path), classifier, report, args.out / f"{path.stem}.annotated.mp4", viewer, total)
+                    target = args.out / name.with_name(f"{name.name}.annotated.mp4")
+                    process_stream(capture, str(path), classifier, report, target, viewer, total)
                     capture.release()
                 else:
-                    process_image(path, classifier, report, args.out)
+                    suffix = path.suffix if path.suffix.lower() in {".jpg", ".jpeg", ".png"} else ".png"
+                    process_image(path, classifier, report, args.out / name.with_name(f"{name.name}.annotated{suffix}"))
             except UserError as error:
                 report.failed(str(path), str(error))
         if args.camera is not None:

@@ -15,72 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.console import load_tensorflow
-from pipeline.data import DEFAULT_DATA, Split, load_dataset
+from pipeline.data import DEFAULT_DATA, load_dataset
 from pipeline.errors import reports_user_errors
+from pipeline.evaluation.metrics import format_report, score
 from pipeline.expressions import ClassSet
 from pipeline.plots import plot_confusion
 from pipeline.runs import resolve_model_path
-
-
-def predict(model, images: np.ndarray, tta: bool = False, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for uint8 faces [N, 48, 48]; with ``tta``, averaged with the mirror image."""
-    batch = images[..., None].astype(np.float32)
-    scores = model.predict(batch, batch_size=batch_size, verbose=0)
-    if tta:
-        scores = (scores + model.predict(batch[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-    return scores
-
-
-def score(labels: np.ndarray, predictions: np.ndarray, class_names: list[str]) -> dict:
-    """Accuracy, macro F1, per-class precision/recall/F1/support and the confusion matrix."""
-    count = len(class_names)
-    confusion = np.zeros((count, count), dtype=np.int64)
-    np.add.at(confusion, (labels, predictions), 1)
-    true_positives = np.diag(confusion).astype(float)
-    support = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
-    precision = np.divide(true_positives, predicted, out=np.zeros(count), where=predicted > 0)
-    recall = np.divide(true_positives, support, out=np.zeros(count), where=support > 0)
-    denominator = precision + recall
-    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(count), where=denominator > 0)
-    return {
-        "accuracy": float(true_positives.sum() / max(confusion.sum(), 1)),
-        "macro_f1": float(f1.mean()),
-        "macro_recall": float(recall.mean()),
-        "classes": class_names,
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(class_names)
-        },
-        "confusion": confusion.tolist(),
-    }
-
-
-def evaluate_split(model, split: Split, tta: bool = False) -> dict:
-    """Score ``model`` on ``split``; returns the dict of :func:`score`."""
-    predictions = predict(model, split.images, tta).argmax(axis=1)
-    return score(split.labels, predictions, split.class_names)
-
-
-def format_report(metrics: dict) -> str:
-    """The per-class table and the headline figures, as printed on the console."""
-    width = max(len(name) for name in metrics["classes"]) + 2
-    lines = [f"{'class':<{width}}precision  recall     f1  support"]
-    for name in metrics["classes"]:
-        row = metrics["per_class"][name]
-        lines.append(
-            f"{name:<{width}}{row['precision']:9.3f}{row['recall']:8.3f}{row['f1']:7.3f}{row['support']:9d}"
-        )
-    lines.append("")
-    lines.append(f"accuracy      {metrics['accuracy']:.4f}")
-    lines.append(f"macro F1      {metrics['macro_f1']:.4f}")
-    lines.append(f"macro recall  {metrics['macro_recall']:.4f}")
-    return "\n".join(lines)
 
 
 def parse_args(argv=None):
@@ -105,13 +45,15 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     load_tensorflow(args.verbose)
-    from pipeline.model import load_model  # TensorFlow, once the arguments are known to be good
+    # TensorFlow, once the arguments are known to be good.
+    from pipeline.evaluation.robustness import format_table, measure
+    from pipeline.model import load_model, predict
 
     model_path = resolve_model_path(args.model)
     model, info = load_model(model_path)
     class_set = ClassSet.from_json(info["class_members"])
     split = load_dataset(args.data, class_set, splits=(args.split,))[args.split]
-    metrics = evaluate_split(model, split, tta=args.tta)
+    metrics = score(split.labels, predict(model, split.images, flip_average=args.tta).argmax(axis=1), split.class_names)
     metrics.update(model=str(model_path), data=str(args.data), split=args.split, tta=args.tta)
 
     print(f"{model_path} on the {args.split} split of {args.data} ({len(split.labels)} faces{', flip TTA' if args.tta else ''})")
@@ -121,8 +63,6 @@ def main(argv=None) -> dict:
                    f"{args.split}: accuracy {metrics['accuracy']:.1%}")
     print(f"confusion matrix: {plot_path}")
     if args.robustness:
-        from pipeline.robustness import format_table, measure
-
         metrics["robustness"] = measure(model, split.images, split.labels, split.class_names)
         print(format_table(metrics["robustness"]))
     if args.json:

@@ -1,8 +1,9 @@
 """The expression network (a compact VGG11) and how a trained one is saved, found and loaded.
 
 A saved model is one ``.keras`` file. Next to Keras' own entries the file holds ``mien.json``:
-the class set in output order, the input shape and pixel format, and how the model was trained.
-Whoever loads the file knows what the model's outputs mean without any other file.
+the class set in output order, the input shape and pixel format, the crop geometry its faces are
+cut with, and how the model was trained. Whoever loads the file knows what the model's outputs
+mean, and how to cut faces for it, without any other file.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from pipeline.config import ACTIVATIONS, TrainConfig
 from pipeline.errors import UserError
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, PIXEL_FORMAT, ClassSet
+from pipeline.faces.crop import FACE_CROP, CropGeometry
+from pipeline.training.config import ACTIVATIONS, TrainConfig
 
 # VGG11 ("configuration A"): conv filters per stage; each stage ends in 2x2 max-pooling.
 VGG11_STAGES = ((64,), (128,), (256, 256), (512, 512), (512, 512))
@@ -116,6 +118,14 @@ def bare_network(model: keras.Model) -> keras.Model:
     return model
 
 
+def predict(model: keras.Model, images: np.ndarray, flip_average: bool = False, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for uint8 faces [N, 48, 48]; with ``flip_average``, each face's averaged
+    with its mirror image's (a model that does so already is not averaged twice)."""
+    if flip_average:
+        model = with_flip_average(bare_network(model))
+    return model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+
+
 ARCHITECTURE = ("width", "activation", "head_units")  # the settings that shape the weights
 RECALIBRATION_FACES = 10240
 
@@ -173,14 +183,21 @@ def transfer_weights(source: keras.Model, source_info: dict, target: keras.Model
 
 
 def model_info(class_set: ClassSet, **extra) -> dict:
-    """The facts saved inside a model file: its classes, input and pixel format, plus ``extra``."""
+    """The facts saved inside a model file: its classes, input, pixel format and face crop, plus ``extra``."""
     return {
         "classes": class_set.names,
         "class_members": class_set.to_json(),
         "input_shape": [INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS],
         "pixel_format": PIXEL_FORMAT,
+        "face_crop": FACE_CROP.to_json(),
         **extra,
     }
+
+
+def face_crop(info: dict) -> CropGeometry:
+    """The crop geometry a model's faces are cut with (models saved before it was recorded were
+    trained on the same FER crops: the current definition)."""
+    return CropGeometry(**info.get("face_crop", FACE_CROP.to_json()))
 
 
 def save_model(model: keras.Model, path: Path, info: dict, include_optimizer: bool = False) -> None:
@@ -189,12 +206,17 @@ def save_model(model: keras.Model, path: Path, info: dict, include_optimizer: bo
     temporary = path.with_name(f".{path.stem}.partial.keras")
     if not include_optimizer:
         model = _without_optimizer(model)
-    model.save(temporary)
-    with zipfile.ZipFile(temporary, "a") as archive:
-        archive.writestr(INFO_ENTRY, json.dumps(info, indent=2))
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        model.save(temporary)
+        with zipfile.ZipFile(temporary, "a") as archive:
+            archive.writestr(INFO_ENTRY, json.dumps(info, indent=2))
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"Cannot write {path} ({error.strerror or error}); the previous file is kept. Free some disk "
+                        "space, or write somewhere else, and try again.") from None
 
 
 def _without_optimizer(model: keras.Model) -> keras.Model:
@@ -232,10 +254,15 @@ def read_info(path: Path) -> dict:
 
 
 def load_model(path: Path, compile: bool = False) -> tuple[keras.Model, dict]:
-    """Load a saved model and its info. Any problem with the file is a UserError."""
+    """Load a saved model and its info. Any problem with the file, or class names that do not
+    match the model's outputs, is a UserError."""
     info = read_info(path)
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise UserError(f"{path} could not be loaded as a Keras model ({type(error).__name__}); train or copy it again.") from None
+    classes, outputs = info.get("classes"), model.output_shape[-1]
+    if not (isinstance(classes, list) and all(isinstance(name, str) and name for name in classes)) or len(classes) != outputs:
+        raise UserError(f"{path} names {len(classes) if isinstance(classes, list) else 'no list of'} classes for its "
+                        f"{outputs} outputs, so its scores would be read under the wrong names; train or export it again.")
     return model, info

@@ -14,14 +14,15 @@ import argparse
 import dataclasses
 import json
 import sys
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.config import ACTIVATIONS, STRATEGIES, TrainConfig
 from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import parse_classes
-from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, newest_run, resolve_model_path
+from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, RunLock, newest_run, resolve_model_path
+from pipeline.training.config import ACTIVATIONS, STRATEGIES, TrainConfig
 
 # This module imports TensorFlow only inside train(): --help and argument errors answer at once.
 
@@ -112,8 +113,8 @@ def main(argv=None) -> Path:
         run_dir = args.out or RUNS_DIR / f"{datetime.now():%Y%m%d-%H%M%S}-{config.classes.replace(',', '-')}"
         held = [name for name in RUN_FILES if (run_dir / name).exists()]
         if held:
-            raise UserError(f"{run_dir} already holds a run ({', '.join(held)}); add --resume to continue it, "
-                            "or choose another --out.")
+            raise UserError(f"{run_dir} already holds a run ({', '.join(held)}); add --resume to continue it "
+                            "(from its first epoch if none had finished), or choose another --out.")
     load_tensorflow(args.verbose)
     try:
         train(config, run_dir)
@@ -154,8 +155,8 @@ def read_config(run_dir: Path) -> TrainConfig:
         saved = json.loads((run_dir / "config.json").read_text())
     except FileNotFoundError:
         raise UserError(f"{run_dir} holds no run to resume (no config.json); check --out.") from None
-    if not (run_dir / CHECKPOINT).exists():
-        raise UserError(f"{run_dir} has no checkpoint yet (it stopped in its first epoch); start it again without --resume.")
+    except (OSError, ValueError):
+        raise UserError(f"{run_dir}/config.json cannot be read; start the run again in another --out.") from None
     known = {field.name for field in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{key: value for key, value in saved.items() if key in known})
 
@@ -164,9 +165,9 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     """Train (or continue) the run in ``run_dir``; returns the final metrics (on the chief)."""
     import keras
 
-    from pipeline.cluster import make_cluster
+    from pipeline.training.cluster import make_cluster
     from pipeline.data import load_dataset
-    from pipeline.distill import Teachers
+    from pipeline.training.distill import Teachers
 
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
@@ -175,7 +176,8 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None
     keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
     try:
-        return fit(config, run_dir, class_set, train_split, validation_split, teachers, cluster)
+        with RunLock(run_dir) if cluster.chief else nullcontext():  # the chief alone writes the run
+            return fit(config, run_dir, class_set, train_split, validation_split, teachers, cluster)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -184,15 +186,13 @@ def fit(config: TrainConfig, run_dir: Path, class_set, train_split, validation_s
     """The training itself, once data, teachers and cluster are ready; returns the final metrics."""
     import keras
 
-    from pipeline.adversarial import configure
-    from pipeline.batches import cluster_batches, steps_per_epoch
-    from pipeline.checkpoint import RunRecorder
-    from pipeline.evaluate import evaluate_split
-    from pipeline.model import load_model, model_info, read_info
+    from pipeline.training.adversarial import configure
+    from pipeline.training.batches import cluster_batches, steps_per_epoch
+    from pipeline.training.checkpoint import RunRecorder
+    from pipeline.evaluation.metrics import score
+    from pipeline.model import load_model, model_info, predict, read_info
 
     steps = steps_per_epoch(train_split, config, cluster)
-    if cluster.chief:
-        run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
     checkpoint_path = run_dir / CHECKPOINT
@@ -206,6 +206,8 @@ def fit(config: TrainConfig, run_dir: Path, class_set, train_split, validation_s
                 return json.loads((run_dir / "metrics.json").read_text())
             print(f"Resuming {run_dir} at epoch {state['epoch'] + 1} of {config.epochs}")
         else:
+            if (run_dir / "config.json").exists():
+                print(f"No epoch of {run_dir} had finished when it stopped; training it again from its first epoch.")
             model = new_model(config, class_set, steps, cluster.replicas)
             state = {"epoch": 0, "history": [], "best_accuracy": None, "best_epoch": 0, "finished": False}
     placement = {**cluster.describe(), "global_batch": config.batch_size * cluster.replicas,
@@ -222,20 +224,24 @@ def fit(config: TrainConfig, run_dir: Path, class_set, train_split, validation_s
     recorder = RunRecorder(run_dir, config.epochs, config.patience, state,
                            model_info(class_set, config=dataclasses.asdict(config), run=run_dir.name),
                            train_split.images, validation, writes=cluster.chief)
-    model.fit(
-        cluster_batches(train_split, config, cluster, first_epoch=state["epoch"], teachers=teachers),
-        epochs=config.epochs,
-        initial_epoch=state["epoch"],
-        steps_per_epoch=steps,
-        callbacks=[recorder],
-        shuffle=False,  # the batches are shuffled already
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    with recorder.stopping_on_ctrl_c():
+        model.fit(
+            cluster_batches(train_split, config, cluster, first_epoch=state["epoch"], teachers=teachers),
+            epochs=config.epochs,
+            initial_epoch=state["epoch"],
+            steps_per_epoch=steps,
+            callbacks=[recorder],
+            shuffle=False,  # the batches are shuffled already
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    if recorder.interrupted:
+        raise KeyboardInterrupt  # after the last whole epoch, which is what --resume continues from
     if not cluster.chief:
         return {}
 
     best, _ = load_model(run_dir / BEST_MODEL)
-    metrics = evaluate_split(best, validation_split)
+    metrics = score(validation_split.labels, predict(best, validation_split.images).argmax(axis=1),
+                    validation_split.class_names)
     metrics.update(
         run=str(run_dir),
         best_epoch=state["best_epoch"],
@@ -254,7 +260,7 @@ def new_model(config: TrainConfig, class_set, steps_per_epoch: int, replicas: in
 
     Starting from a model takes its architecture, which is written back into ``config``.
     """
-    from pipeline.adversarial import training_model
+    from pipeline.training.adversarial import training_model
     from pipeline.model import ARCHITECTURE, bare_network, build_vgg11, load_model, transfer_weights
 
     source = None
@@ -284,10 +290,10 @@ def start_run(run_dir: Path, config: TrainConfig, placement: dict, train_split, 
 def compile_model(model, config: TrainConfig, steps_per_epoch: int, replicas: int = 1) -> None:
     """Adam with linear warm-up and cosine decay, its peak ``replicas`` times --learning-rate (the
     global batch grows with them); label-smoothed cross-entropy, blended with the teachers' soft
-    targets when there are teachers (pipeline.distill)."""
+    targets when there are teachers (pipeline.training.distill)."""
     import keras
 
-    from pipeline.distill import DistillationLoss, label_accuracy
+    from pipeline.training.distill import DistillationLoss, label_accuracy
 
     warmup_steps = config.warmup_epochs * steps_per_epoch
     peak = config.learning_rate * replicas

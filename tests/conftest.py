@@ -10,10 +10,13 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
+from bench.browser import camera_flags, chromium, write_camera_clip
+from bench.pictures import astronaut_frame
+from pipeline.console import load_tensorflow
 from tests.browser import open_page, serving
 from tests.datasets import several_faces_frame, write_image_folders
-from web.bench import astronaut_frame
-from web.chromium import camera_flags, chromium, write_camera_clip
+
+load_tensorflow()  # as the commands start it
 
 
 @pytest.fixture(autouse=True)
@@ -46,17 +49,17 @@ def trained_run(tmp_path_factory) -> Path:
 @pytest.fixture
 def interrupt_after_first_epoch(monkeypatch):
     """Make training stop as Ctrl-C does, after its first epoch; returns a call that undoes it."""
-    import pipeline.checkpoint
+    import pipeline.training.checkpoint
 
-    original = pipeline.checkpoint.RunRecorder.on_epoch_end
+    original = pipeline.training.checkpoint.RunRecorder.on_epoch_end
 
     def interrupting(self, epoch, logs=None):
         original(self, epoch, logs)
         if epoch == 0:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", interrupting)
-    return lambda: monkeypatch.setattr(pipeline.checkpoint.RunRecorder, "on_epoch_end", original)
+    monkeypatch.setattr(pipeline.training.checkpoint.RunRecorder, "on_epoch_end", interrupting)
+    return lambda: monkeypatch.setattr(pipeline.training.checkpoint.RunRecorder, "on_epoch_end", original)
 
 
 # --- the page in Chromium (tests/browser.py has the helpers) ----------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.pictures import ASTRONAUT_FACE, ASTRONAUT_HEAD, astronaut_bgr, astronaut_frame
 from pipeline.expressions import EMOTIONS
 
 
@@ -58,18 +59,10 @@ def zip_folder(folder: Path, archive: Path) -> Path:
     return archive
 
 
-def astronaut_bgr() -> np.ndarray:
-    """scikit-image's astronaut photo (a smiling woman, 512x512), as OpenCV's BGR."""
-    from skimage.data import astronaut
-
-    return cv2.cvtColor(astronaut(), cv2.COLOR_RGB2BGR)
-
-
 def write_face_video(path: Path, frames: int = 12, fps: int = 10) -> Path:
     """A 640x480 mp4 of the astronaut moving sideways, then a few frames without a face."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
-    picture = np.full((480, 640, 3), 90, np.uint8)
-    picture[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    picture = astronaut_frame()
     for index in range(frames):
         writer.write(np.roll(picture, 4 * index, axis=1))
     for _ in range(3):
@@ -92,8 +85,6 @@ def several_faces_frame() -> np.ndarray:
 def group_photo(size=(1600, 1200), face_width: int = 60, count: int = 8, seed: int = 3):
     """A photo of ``count`` astronaut faces ``face_width`` px wide on grey, in a loose grid;
     returns (BGR image, the faces' true boxes [x, y, width, height])."""
-    from web.bench import ASTRONAUT_FACE, ASTRONAUT_HEAD
-
     width, height = size
     fx, fy, fw, fh = ASTRONAUT_FACE
     hx, hy, hw, hh = ASTRONAUT_HEAD
@@ -115,8 +106,6 @@ def group_photo(size=(1600, 1200), face_width: int = 60, count: int = 8, seed: i
 def photo_of_every_size(widths=(48, 80, 130, 170, 220), size=(1600, 1200)):
     """A photo with an astronaut face of each of ``widths`` px, side by side on grey, from 3% of
     its longer side to 14%; returns (BGR image, the faces' true boxes)."""
-    from web.bench import ASTRONAUT_FACE, ASTRONAUT_HEAD
-
     width, height = size
     fx, fy, fw, fh = ASTRONAUT_FACE
     hx, hy, hw, hh = ASTRONAUT_HEAD

@@ -1,17 +1,27 @@
-"""python -m web.bench: the benchmarks run end to end and record what they measured."""
+"""python -m bench: the benchmarks run end to end and record what they measured."""
 
 from __future__ import annotations
 
 import json
 
+from bench.__main__ import main
+from bench.results import card_markers
+from bench.server import BenchServer
 from tests.datasets import write_image_folders
-from web import bench
+
+
+def test_the_benchmark_server_adds_its_pages_and_the_peers_to_the_products_app():
+    import urllib.request
+
+    with BenchServer() as server:
+        for path in ("/bench/harness.js", "/peers/face-api/face-api.js", "/static/js/app.js"):
+            assert urllib.request.urlopen(f"{server.url}{path}").status == 200
 
 
 def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    bench.main(["speed", "--backends", "wasm", "--seconds", "2", "--warmup", "1", "--frames", "3", "--budget", "2",
-                "--out", str(out)])
+    main(["speed", "--backends", "wasm", "--seconds", "2", "--warmup", "1", "--frames", "3", "--budget", "2",
+          "--out", str(out)])
     rows = json.loads(out.read_text())["rows"]
     assert [(row["backend"], row["frame_source"]) for row in rows] == [("wasm", "track"), ("wasm", "bitmap")]
     for row in rows:
@@ -26,7 +36,7 @@ def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_p
 
 def test_frames_times_each_way_of_reading_a_shown_webcam_frame(tmp_path):
     out = tmp_path / "frames.json"
-    bench.main(["frames", "--frames", "3", "--out", str(out)])
+    main(["frames", "--frames", "3", "--out", str(out)])
     rows = json.loads(out.read_text())["rows"]
     assert "MediaStreamTrackProcessor in a worker" in [row["way"] for row in rows] and len(rows) == 7
     assert all(row["frames"] == 3 and row["median_ms"] >= 0 for row in rows)
@@ -35,9 +45,10 @@ def test_frames_times_each_way_of_reading_a_shown_webcam_frame(tmp_path):
 def test_accuracy_compares_mien_with_both_peers_and_writes_the_model_card(tmp_path):
     data = write_image_folders(tmp_path / "images", {"train": "train", "validation": "validation"}, per_class=3)
     card = tmp_path / "card.md"
-    card.write_text(f"# Card\n\n{bench.CARD_START}\nold table\n{bench.CARD_END}\n\nThe rest.\n")
+    start, end = card_markers("accuracy")
+    card.write_text(f"# Card\n\n{start}\nold table\n{end}\n\nThe rest.\n")
     out = tmp_path / "accuracy.json"
-    bench.main(["accuracy", "--data", str(data), "--out", str(out), "--card", str(card)])
+    main(["accuracy", "--data", str(data), "--out", str(out), "--card", str(card)])
     results = json.loads(out.read_text())
     assert results["faces"] == 12 and results["classes"] == ["angry", "happy", "neutral", "sad"]
     assert [row["model"] for row in results["rows"]] == ["Mien", "Human (mini-Xception)", "face-api (FaceExpressionNet)"]
@@ -49,10 +60,11 @@ def test_accuracy_compares_mien_with_both_peers_and_writes_the_model_card(tmp_pa
 def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_path, capsys):
     data = write_image_folders(tmp_path / "images", {"train": "train", "validation": "validation"}, per_class=3)
     card = tmp_path / "card.md"
-    card.write_text(f"# Card\n\n{bench.FACES_START}\nold\n{bench.FACES_END}\n")
+    start, end = card_markers("faces")
+    card.write_text(f"# Card\n\n{start}\nold\n{end}\n")
     out = tmp_path / "faces.json"
-    bench.main(["faces", "--widths", "40", "200", "--trials", "3", "--repeats", "4", "--faces-per-width", "4",
-                "--data", str(data), "--out", str(out), "--card", str(card)])
+    main(["faces", "--widths", "40", "200", "--trials", "3", "--repeats", "4", "--faces-per-width", "4",
+          "--data", str(data), "--out", str(out), "--card", str(card)])
     results = json.loads(out.read_text())
     assert set(results["detectors"]) == {"Mien, live page (short range, followed)", "Mien, one frame (short range)",
                                          "Mien, one frame (full range)", "face-api (TinyFaceDetector 416)",

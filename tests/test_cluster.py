@@ -120,3 +120,13 @@ def test_distillation_and_adversarial_training_work_under_a_strategy(data, train
     assert result.returncode == 0, result.stderr
     assert "2 replica(s) (mirrored)" in result.stdout
     assert history_epochs(run_dir) == [1, 2]
+
+
+def test_fewer_faces_than_a_global_batch_is_one_sentence_that_says_what_to_do(data, tmp_path):
+    result = subprocess.run([*command(data, tmp_path / "run", "--strategy", "mirrored"), "--batch-size", "32"],
+                            cwd=REPO, env={**os.environ, "MIEN_CPU_DEVICES": "2"}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: 32 training faces do not fill one batch of 32 for each of the 2 replicas (64 faces); use "
+        "--batch-size 16 or less, or more data.")

@@ -13,7 +13,8 @@ import pytest
 
 from pipeline import detect
 from pipeline.runs import DEFAULT_SHIPPED_MODEL
-from tests.datasets import astronaut_bgr, write_face_video
+from bench.pictures import astronaut_bgr, astronaut_frame
+from tests.datasets import write_face_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,8 +116,7 @@ def test_a_csv_that_cannot_be_written_is_one_sentence(tmp_path, capsys):
 def test_a_video_cut_short_says_how_many_frames_were_read_of_how_many(tmp_path, capsys):
     whole = tmp_path / "whole.avi"
     writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
-    picture = np.full((480, 640, 3), 90, np.uint8)
-    picture[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    picture = astronaut_frame()
     for index in range(90):
         writer.write(np.roll(picture, index, axis=1))
     writer.release()
@@ -169,3 +169,83 @@ def test_a_video_of_three_distant_faces_finds_them_all_within_a_few_frames(tmp_p
     for row in rows:
         per_frame[row["time_s"]] = per_frame.get(row["time_s"], 0) + (row["face"] != "")
     assert list(per_frame.values())[-12:] == [3] * 12  # from the first sweep on, every frame has all three
+
+
+def test_an_out_folder_that_cannot_be_written_is_reported_not_claimed(tmp_path, capsys):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    video = write_face_video(tmp_path / "clip.mp4", frames=3)
+    with pytest.raises(SystemExit) as stopped:
+        detect.main([str(photo), str(video), "--model", str(DEFAULT_SHIPPED_MODEL), "--out", "/proc"])  # no file can go there
+    assert stopped.value.code == 1
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out
+    assert f"{photo}: /proc/astronaut.annotated.jpg could not be written (is its folder writable, with space left?)" in captured.err
+    assert f"{video}: /proc/clip.annotated.mp4 could not be written" in captured.err
+
+
+def test_same_named_files_of_different_folders_keep_apart(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / "same" / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "same" / folder / "face.png"), astronaut_bgr())
+    report = run([tmp_path / "same", tmp_path / "same" / "a" / "face.png"], tmp_path)
+    assert sorted(path.relative_to(tmp_path / "out").as_posix() for path in report.outputs) == [
+        "a/face.annotated.png", "b/face.annotated.png", "face.annotated.png"]
+    assert all(path.exists() for path in report.outputs)
+
+
+def test_a_csv_on_a_full_disk_is_one_sentence(tmp_path, capsys):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    with pytest.raises(SystemExit) as stopped:
+        run([photo, "--csv", "/dev/full"], tmp_path)  # every write: "No space left on device"
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == ("error: Cannot write /dev/full (no space left on its disk?); choose a "
+                                               "--csv path where there is room.")
+
+
+def test_a_disk_that_fills_up_during_a_video_ends_its_csv_with_a_sentence_and_leaves_no_half_video(tmp_path):
+    video = write_face_video(tmp_path / "clip.mp4", frames=60)
+    # Once the model is loaded, no file may grow past 3 kB: as a disk that fills up.
+    limited = "\n".join([
+        "import resource, sys",
+        "from pipeline.faces.classifier import ExpressionClassifier",
+        "loaded = ExpressionClassifier.__init__",
+        "def loading(self, path):",
+        "    loaded(self, path)",
+        "    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))",
+        "ExpressionClassifier.__init__ = loading",
+        "from pipeline.detect import main",
+        "main(sys.argv[1:])",
+    ])
+    result = subprocess.run([sys.executable, "-c", limited, str(video), "--csv", str(tmp_path / "faces.csv"),
+                             "--model", str(DEFAULT_SHIPPED_MODEL), "--out", str(tmp_path / "out")],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert (f"{video}: {tmp_path / 'faces.csv'} could not be written any further (File too large); it holds the rows "
+            "up to there. Free some space and run again.") in result.stderr
+    assert not (tmp_path / "out" / "clip.annotated.mp4").exists()
+    rows = list(csv.DictReader(open(tmp_path / "faces.csv")))
+    assert 10 < len(rows) < 60 and all(row["label"] for row in rows)  # whole rows up to where the disk filled
+
+
+def test_a_folder_without_pictures_is_one_sentence(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no pictures here")
+    with pytest.raises(SystemExit) as stopped:
+        run([tmp_path / "empty"], tmp_path)
+    assert stopped.value.code == 1
+    assert f"{tmp_path / 'empty'}: holds no image or video file this tool reads (" in capsys.readouterr().err
+
+
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(tmp_path, capsys):
+    from pipeline.model import load_model, save_model
+
+    model, info = load_model(DEFAULT_SHIPPED_MODEL)
+    wrong = tmp_path / "three.keras"
+    save_model(model, wrong, {**info, "classes": ["angry", "happy", "neutral"]})
+    with pytest.raises(SystemExit) as stopped:
+        detect.main([str(tmp_path), "--model", str(wrong)])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == (f"error: {wrong} names 3 classes for its 4 outputs, so its scores would be "
+                                               "read under the wrong names; train or export it again.")

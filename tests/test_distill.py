@@ -10,10 +10,11 @@ import pytest
 
 from pipeline import train
 from pipeline.data import load_dataset
-from pipeline.distill import DistillationLoss, Teachers, class_mapping, face_key, soften, write_table
 from pipeline.errors import UserError
 from pipeline.expressions import parse_classes
 from pipeline.model import build_vgg11, load_model, model_info, save_model
+from pipeline.training.distill import DistillationLoss, Teachers, class_mapping, soften
+from pipeline.training.tables import face_key, write_table
 from tests.datasets import write_image_folders
 
 TINY = ["--width", "0.125", "--head-units", "16", "--batch-size", "16"]

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from pipeline import evaluate
-from pipeline.model import load_model
+from pipeline.evaluation.metrics import score
+from pipeline.model import load_model, predict
 from tests.datasets import write_image_folders
 
 
 def test_scores_are_computed_from_the_confusion_matrix():
     labels = np.array([0, 0, 0, 1, 1, 2])
     predictions = np.array([0, 0, 1, 1, 1, 0])
-    metrics = evaluate.score(labels, predictions, ["a", "b", "c"])
+    metrics = score(labels, predictions, ["a", "b", "c"])
     assert metrics["accuracy"] == pytest.approx(4 / 6)
     assert metrics["confusion"] == [[2, 1, 0], [0, 2, 0], [1, 0, 0]]
     assert metrics["per_class"]["a"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3})
@@ -27,8 +28,8 @@ def test_scores_are_computed_from_the_confusion_matrix():
 def test_flip_tta_averages_a_face_with_its_mirror_image(trained_run):
     model, _ = load_model(trained_run / "best.keras")
     faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)
-    expected = (evaluate.predict(model, faces) + evaluate.predict(model, faces[:, :, ::-1])) / 2
-    np.testing.assert_allclose(evaluate.predict(model, faces, tta=True), expected, rtol=1e-5)
+    expected = (predict(model, faces) + predict(model, faces[:, :, ::-1])) / 2
+    np.testing.assert_allclose(predict(model, faces, flip_average=True), expected, rtol=1e-5)
 
 
 def test_evaluate_prints_a_table_and_writes_json_and_a_confusion_matrix(trained_run, tmp_path, capsys):

@@ -17,7 +17,7 @@ import pytest
 
 from exporters import to_tfjs
 from pipeline.expressions import parse_classes
-from pipeline.faces import FACE_CROPS
+from pipeline.faces.crop import FACE_CROP
 from pipeline.model import model_info, save_model
 from tests.datasets import write_image_folders
 
@@ -46,8 +46,7 @@ def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run
     assert metadata["input"]["name"] in manifest["signature"]["inputs"]
     assert metadata["output"]["name"] in manifest["signature"]["outputs"]
     assert metadata["quantization"] == "float16"
-    assert metadata["face_crop"]["detector"] == "blazeface"
-    assert metadata["face_crop"]["scale"] == FACE_CROPS["blazeface"].scale
+    assert metadata["face_crop"]["scale"] == FACE_CROP.scale and metadata["face_crop"]["shift_y"] == FACE_CROP.shift_y
     assert metadata["source"]["run"] == trained_run.name
     assert 0 <= metadata["source"]["validation_accuracy"] <= 1
     shards = b"".join((out / path).read_bytes() for group in manifest["weightsManifest"] for path in group["paths"])
@@ -190,3 +189,57 @@ def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(
     tfjs_scores, _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces)
     np.testing.assert_allclose(tfjs_scores, expected, atol=1e-2)
     assert bare_network(model).count_params() == run.count_params()
+
+
+def test_the_crop_geometry_travels_in_the_model_so_page_and_python_cut_faces_alike(trained_run, parity_data, tmp_path):
+    """A model carries the geometry its faces are cut with: the export's metadata.json (the page)
+    and pipeline.detect (Python) both read it from the model, whatever the current definition."""
+    from pipeline.faces.classifier import ExpressionClassifier
+    from pipeline.model import face_crop, load_model
+
+    model, info = load_model(trained_run / "best.keras")
+    assert info["face_crop"] == FACE_CROP.to_json()  # training writes the definition into the model
+    other = tmp_path / "other.keras"
+    save_model(model, other, {**info, "face_crop": {"scale": 1.5, "shift_y": 0.05}})
+    metadata = export(other, tmp_path / "model", parity_data)
+    assert (metadata["face_crop"]["scale"], metadata["face_crop"]["shift_y"]) == (1.5, 0.05)
+    assert ExpressionClassifier(other).geometry == face_crop({"face_crop": {"scale": 1.5, "shift_y": 0.05}})
+
+
+def test_a_full_disk_is_one_sentence_and_the_previous_export_stays(trained_run, parity_data, tmp_path):
+    out = tmp_path / "model"
+    export(trained_run, out, parity_data)
+    before = (out / "metadata.json").read_text()
+    # From the conversion on, no file may grow past 20 kB: as a disk that fills up.
+    limited = "\n".join([
+        "import resource, sys",
+        "from exporters import to_tfjs",
+        "converting = to_tfjs.convert",
+        "def convert(*args):",
+        "    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))",
+        "    converting(*args)",
+        "to_tfjs.convert = convert",
+        "to_tfjs.main(sys.argv[1:])",
+    ])
+    result = subprocess.run([sys.executable, "-c", limited, "--model", str(trained_run), "--out", str(out),
+                             "--quantize", "none", "--data", str(parity_data)], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: The model could not be written (") and line.endswith(
+        "the previous export is kept. Free some disk space, or choose another --out, and export again.")
+    assert (out / "metadata.json").read_text() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_not_exported(trained_run, parity_data, tmp_path, capsys):
+    from pipeline.model import load_model
+
+    model, info = load_model(trained_run / "best.keras")
+    wrong = tmp_path / "five.keras"
+    save_model(model, wrong, {**info, "classes": [*info["classes"], "extra"]})
+    with pytest.raises(SystemExit) as stopped:
+        export(wrong, tmp_path / "model", parity_data)
+    assert stopped.value.code == 2
+    assert "names 5 classes for its 4 outputs" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()

@@ -1,13 +1,22 @@
-"""Cropping a detected face the way the training faces were cropped."""
+"""The page's way with faces, in Python: its detector and face finder, and the crop."""
 
 from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from pipeline.faces import FACE_CROPS, CropGeometry, crop_face, crop_square
+from bench.pictures import astronaut_frame
+from pipeline.faces.boxes import overlap
+from pipeline.faces.crop import CropGeometry, crop_face, crop_square
+from pipeline.faces.finder import FINDER, FaceDetector, FaceFinder, detect_everywhere
 from tests.datasets import group_photo, photo_of_every_size
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_crop_around_the_box_recovers_the_face_square():
@@ -35,75 +44,97 @@ def test_a_crop_past_the_frame_edge_repeats_the_edge_pixels():
 
 
 @pytest.fixture(scope="module")
-def detectors():
-    from pipeline.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFace
-
-    return BlazeFace(SHORT_RANGE), BlazeFace(FULL_RANGE)
+def detector():
+    return FaceDetector()
 
 
 def rgb(bgr):
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def test_the_pages_blazeface_finds_the_astronaut_where_the_page_does(detectors):
-    from web.bench import astronaut_frame
-
-    (box, score), = detectors[0].detect(rgb(astronaut_frame()))
+def test_the_pages_blazeface_finds_the_astronaut_where_the_page_does(detector):
+    (box, score), = detector.detect(rgb(astronaut_frame()))
     # The page's box for this frame (tests/test_page.py) is [247, 69, 92, 92].
     assert box == pytest.approx((247, 69, 92, 92), abs=2) and score > 0.8
-    assert detectors[0].geometry == FACE_CROPS["blazeface"]
 
 
-def test_a_group_photo_gives_every_small_face_and_nothing_else(detectors):
-    from pipeline.blazeface import detect_everywhere, overlap
-
+def test_a_group_photo_gives_every_small_face_and_nothing_else(detector):
     photo, truth = group_photo()
-    found = [box for box, _ in detect_everywhere(rgb(photo), detectors[0])]
+    found = [box for box, _ in detect_everywhere(rgb(photo), detector)]
     assert len(found) == 8 and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
-def test_a_photo_gives_faces_of_every_size(detectors):
-    from pipeline.blazeface import detect_everywhere, overlap
-
+def test_a_photo_gives_faces_of_every_size(detector):
     photo, truth = photo_of_every_size()
-    found = [box for box, _ in detect_everywhere(rgb(photo), detectors[0])]
+    found = [box for box, _ in detect_everywhere(rgb(photo), detector)]
     assert len(found) == len(truth) and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
-def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detectors):
-    from pipeline.blazeface import FaceFinder, overlap
-
+def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detector):
     frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
-    finder = FaceFinder(detectors[0])
+    finder = FaceFinder(detector)
     counts = [len(finder.find(rgb(frame))) for _ in range(20)]
     assert counts[-10:] == [3] * 10  # found within a sweep of the tiles, then in every frame
     found = [box for box, _ in finder.find(rgb(frame))]
     assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
-def test_pictures_without_a_face_give_none(detectors):
+def test_pictures_without_a_face_give_none(detector):
     from skimage import data
 
-    from pipeline.blazeface import FaceFinder, detect_everywhere
-
     for picture in (data.coffee(), data.rocket(), np.full((480, 640, 3), 128, np.uint8)):
-        assert detect_everywhere(picture, detectors[0]) == []
-        finder = FaceFinder(detectors[0])
+        assert detect_everywhere(picture, detector) == []
+        finder = FaceFinder(detector)
         assert all(finder.find(cv2.resize(picture, (640, 480))) == [] for _ in range(12))
 
 
-@pytest.mark.parametrize("which", [0, 1])
-def test_the_detectors_graph_computes_what_tfjs_computes(detectors, tmp_path, which):
+def test_the_detectors_graph_computes_what_tfjs_computes(detector, tmp_path):
     """The Python run of the page's graph against TF.js itself (in Node), on the same inputs."""
     import shutil
 
     from exporters.to_tfjs import run_in_tfjs
-    from pipeline.blazeface import FULL_RANGE, SHORT_RANGE
+    from web import vendored_file
 
-    source = (SHORT_RANGE, FULL_RANGE)[which]
+    source = vendored_file("face-detector", FINDER["detector"]["file"])
     shutil.copy(source, tmp_path / "model.json")
     shutil.copy(source.with_suffix(".bin"), tmp_path / source.with_suffix(".bin").name)
-    detector = detectors[which]
-    inputs = np.random.default_rng(0).uniform(-1, 1, (2, detector.size, detector.size, 3)).astype(np.float32)
+    inputs = np.random.default_rng(0).uniform(-1, 1, (2, detector.input_size, detector.input_size, 3)).astype(np.float32)
     expected, _ = run_in_tfjs(tmp_path, inputs)
     np.testing.assert_allclose(np.asarray(detector.model.run(inputs)), expected, atol=2e-3)
+
+
+def numbers_of(value) -> set[float]:
+    """Every number in a JSON value."""
+    if isinstance(value, dict):
+        return set().union(*map(numbers_of, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(numbers_of, value))
+    return {float(value)} if isinstance(value, (int, float)) and not isinstance(value, bool) else set()
+
+
+def code_numbers(path: Path) -> set[float]:
+    """The number literals in a JS or Python source file, comments and docstrings left out."""
+    text = path.read_text()
+    text = re.sub(r"//[^\n]*|#[^\n]*|/\*.*?\*/|\"\"\".*?\"\"\"", "", text, flags=re.S)
+    return {float(token) for token in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", text)}
+
+
+@pytest.mark.parametrize("finder", ["static/js/detector.js", "pipeline/faces/finder.py"])
+def test_neither_finder_holds_a_number_of_the_face_finding_definition(finder):
+    """Thresholds, tiles, the follow area, the trust rule and the detector's layout live in
+    static/face-finder.json only; the two finders read them from there. (0, 1 and 2 are counts,
+    halves and the like, not settings.)"""
+    definition = json.loads((REPO / "static" / "face-finder.json").read_text())
+    shared = numbers_of(definition) - {0.0, 1.0, 2.0}
+    assert code_numbers(REPO / finder) & shared == set()
+    assert definition["detector"]["file"] not in (REPO / finder).read_text()
+
+
+def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
+    definition = json.loads((REPO / "static" / "face-finder.json").read_text())
+    settings = {key for part in ("live", "photo", "tile_trust") for key in definition[part] if key != "about"}
+    settings |= {"min_score", "iou_threshold", "max_faces", "anchors", "per_cell", "stride", "input_range",
+                 "values_per_anchor", "file"}
+    for finder in ("static/js/detector.js", "pipeline/faces/finder.py"):
+        text = (REPO / finder).read_text()
+        assert {key for key in settings if key not in text} == set(), finder

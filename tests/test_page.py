@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.faces import FACE_CROPS, crop_face
+from bench.browser import camera_flags, chromium, write_camera_clip
+from bench.pictures import astronaut_bgr, astronaut_frame
+from pipeline.faces.boxes import overlap
+from pipeline.faces.crop import FACE_CROP, crop_face
 from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
-from tests.datasets import astronaut_bgr, group_photo, photo_of_every_size
-from web.bench import astronaut_frame
-from web.chromium import camera_flags, chromium, write_camera_clip
+from tests.datasets import group_photo, photo_of_every_size
 
 REPO = Path(__file__).resolve().parents[1]
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).
@@ -230,8 +231,6 @@ def test_several_faces_are_found_at_once(playwright, clips, server):
 
 
 def test_three_small_faces_far_from_the_camera_are_found(playwright, tmp_path, server):
-    from web.bench import overlap
-
     frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
     with chromium(playwright, *camera_flags(write_camera_clip(tmp_path / "far.y4m", frame))) as browser:
         page, _, errors = open_page(browser, server)
@@ -280,10 +279,10 @@ def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clip
 
 @pytest.mark.parametrize("layout", ["RGBA (photos, canvases)", "I420 (webcam frames)"])
 def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
-    """The page's crop of a detector box matches OpenCV's (pipeline.faces.crop_face) on the same picture."""
+    """The page's crop of a detector box matches OpenCV's (pipeline.faces.crop.crop_face) on the same picture."""
     frame = astronaut_frame()
     box = [250.0, 70.0, 90.0, 90.0]
-    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROPS["blazeface"])
+    expected = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROP)
     height, width = frame.shape[:2]
     if layout.startswith("RGBA"):
         planes = [cv2.cvtColor(frame, cv2.COLOR_BGR2RGBA)]
@@ -295,15 +294,15 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
         spec = {"kind": "yuv", "strides": [width, width // 2, width // 2], "chroma": 1}
     crop = page.evaluate("""async ({ spec, planes, box, geometry }) => {
         const { Pixels } = await import('/static/js/pixels.js');
-        const { ExpressionModel } = await import('/static/js/classifier.js');
+        const { cropSquare } = await import('/static/js/classifier.js');
         const decoded = planes.map((text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
         const pixels = new Pixels({ width: 640, height: 480, planes: decoded, ...spec });
-        const square = ExpressionModel.prototype.cropSquare.call({ crop: geometry }, box);
+        const square = cropSquare(box, geometry);
         const crop = new Float32Array(48 * 48);
         pixels.grayCrop(square, 48, crop, 0);
         return Array.from(crop);
     }""", {"spec": spec, "planes": [base64.b64encode(plane.tobytes()).decode() for plane in planes], "box": box,
-           "geometry": FACE_CROPS["blazeface"].to_json()})
+           "geometry": FACE_CROP.to_json()})
     difference = np.abs(np.array(crop).reshape(48, 48) - expected)
     assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding
 
@@ -352,8 +351,6 @@ def test_the_seven_class_model_can_be_chosen_and_the_photo_is_analysed_again(pag
 
 @pytest.mark.parametrize("compose", [group_photo, photo_of_every_size], ids=["eight small faces", "faces of every size"])
 def test_a_photo_gives_every_face(page, tmp_path, compose):
-    from web.bench import overlap
-
     picture, truth = compose()
     photo = tmp_path / "group.png"
     cv2.imwrite(str(photo), picture)
@@ -373,3 +370,18 @@ def test_a_photo_without_a_face_gives_no_face(page, tmp_path):
     page.set_input_files("#photo-input", str(photo))
     assert message(page, "photo") == "No face was found in this photo. Try one where a face looks at the camera."
     assert state(page)["faces"] == []
+
+
+def test_the_page_passes_axe_cores_wcag_2_a_and_aa_checks(browser, server):
+    """axe-core (npm, Deque) in the page, as accessibility audits run it: no violation of WCAG 2.0
+    and 2.1, levels A and AA, with the camera running and a face listed."""
+    context = browser.new_context(bypass_csp=True)  # the audit's script is injected, not served
+    page, _, errors = open_page(context, server)
+    start_camera(page)
+    wait_for_faces(page)
+    page.add_script_tag(path=str(REPO / "node_modules" / "axe-core" / "axe.min.js"))
+    violations = page.evaluate("""async () => (await axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    })).violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)""")
+    assert violations == [] and errors == []
+    context.close()

@@ -47,7 +47,7 @@ def test_nothing_is_stored_while_recording_is_off(page):
 def test_recording_stores_a_second_by_second_record_of_the_main_face_that_survives_a_reload(page):
     recording_page(page)
     rows = stored(page)
-    assert all(row["classes"] == "angry,happy,neutral,sad" and row["seconds"] == 1 and row["faceSeconds"] == 1
+    assert all(row["classes"] == ["angry", "happy", "neutral", "sad"] and row["seconds"] == 1 and row["faceSeconds"] == 1
                for row in rows)
     assert all(max(range(4), key=row["shares"].__getitem__) == 1 for row in rows)  # happy, as on the page
     starts = [row["start"] for row in rows]
@@ -101,6 +101,22 @@ def test_the_csv_export_is_what_was_stored(page):
     assert open(download.value.path()).read().count('"label": "happy"') == len(rows)
 
 
+def test_python_summarises_what_the_page_exported(page, tmp_path):
+    from pipeline import mood
+
+    recording_page(page)
+    page.click("#record-toggle")
+    rows = stored(page)
+    with page.expect_download() as download:
+        page.click("#record-csv")
+    exported = tmp_path / download.value.suggested_filename
+    download.value.save_as(exported)
+    hours = mood.main([str(exported)])  # one hour, or two when the recording crossed one
+    assert sum(hour.seconds for hour in hours) == len(rows) and all(hour.in_view == 1 for hour in hours)
+    assert all(max(range(4), key=hour.shares.__getitem__) == 1 for hour in hours)  # happy, as the page read it
+    assert exported.with_suffix(".png").exists()
+
+
 def test_delete_empties_the_record_after_a_confirmation(page):
     recording_page(page)
     page.click("#record-toggle")
@@ -116,11 +132,12 @@ def test_delete_empties_the_record_after_a_confirmation(page):
 def test_records_of_another_model_are_kept_apart(page):
     recording_page(page)
     page.select_option("#model-select", "/models/model-7/")
-    wait_for_rows(page, 0, "row.classes.split(',').length === 7", timeout=60)
+    wait_for_rows(page, 0, "row.classes.length === 7", timeout=60)
     page.click("#record-toggle")
     sets = page.evaluate("async () => (await window.mien.record.index()).map((set) => set.classes)")
-    assert sorted(sets) == ["angry,disgust,fear,happy,neutral,sad,surprise", "angry,happy,neutral,sad"]
-    four = page.evaluate("async () => await window.mien.record.csv('angry,happy,neutral,sad')")
+    assert sorted(sets) == [["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+                            ["angry", "happy", "neutral", "sad"]]
+    four = page.evaluate("async () => await window.mien.record.csv(['angry', 'happy', 'neutral', 'sad'])")
     assert all(len(line.split(",")) == 8 for line in four.strip().splitlines())  # no 7-class row among them
 
 
@@ -130,11 +147,69 @@ def test_intervals_older_than_a_day_are_summarised_per_minute(page):
         const start = Date.UTC(2026, 0, 5, 10, 0, 0);
         for (let second = 0; second < 90; second += 1) {  // 90 s: a face for the first 60, none after
             const face = second < 60;
-            await record.add({ start: start + second * 1000, day: '2026-01-05', classes: 'a,b', seconds: 1,
+            await record.add({ start: start + second * 1000, day: '2026-01-05', classes: ['a', 'b'], seconds: 1,
                                faceSeconds: face ? 1 : 0, shares: face ? [second < 30 ? 1 : 0, second < 30 ? 0 : 1] : null });
         }
         await record.compact(start + 2 * 24 * 3600 * 1000);
-        return (await record.rows('a,b')).map(({ start, seconds, faceSeconds, shares }) => ({ start, seconds, faceSeconds, shares }));
+        return (await record.rows(['a', 'b'])).map(({ start, seconds, faceSeconds, shares }) => ({ start, seconds, faceSeconds, shares }));
     }""")
     assert summary == [{"start": 1767607200000, "seconds": 60, "faceSeconds": 60, "shares": [0.5, 0.5]},
                        {"start": 1767607260000, "seconds": 30, "faceSeconds": 0, "shares": None}]
+
+
+def test_class_names_with_commas_quotes_or_formulas_are_stored_and_exported_as_they_are(page):
+    names = ['a,b"c', '=HYPERLINK("http://evil.example","x")', "+1", "plain"]
+    exported = page.evaluate("""async (names) => {
+        const record = window.mien.record;
+        await record.add({ start: Date.UTC(2026, 0, 5, 10), day: '2026-01-05', classes: names, seconds: 1,
+                           faceSeconds: 1, shares: [0.1, 0.6, 0.2, 0.1] });
+        const [set] = (await record.index()).filter((entry) => entry.classes.length === 4 && entry.classes[0] === names[0]);
+        return { classes: set.classes, csv: await record.csv(names) };
+    }""", names)
+    assert exported["classes"] == names  # a list, not names joined by commas
+    header, row = list(csv.reader(io.StringIO(exported["csv"])))
+    assert header == ["time", "seconds", "face_in_view", "label", 'a,b"c', "'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1", "plain"]
+    assert len(row) == len(header) and row[3] == "'=HYPERLINK(\"http://evil.example\",\"x\")"  # no formula runs
+
+
+def test_a_record_written_by_the_previous_version_is_upgraded_without_losing_a_day(page):
+    """Version 1 stored class names joined by commas; opening the record upgrades every row."""
+    rows = page.evaluate("""async () => {
+        const { default: Dexie } = await import('/vendor/dexie/dexie.min.mjs');
+        const old = new Dexie('mien-record-v1');
+        old.version(1).stores({ intervals: '++id, start, [classes+day], [classes+start]' });
+        for (const [day, start] of [['2026-01-04', Date.UTC(2026, 0, 4, 9)], ['2026-01-05', Date.UTC(2026, 0, 5, 9)]]) {
+            await old.intervals.add({ start, day, classes: 'angry,happy,neutral,sad', seconds: 1, faceSeconds: 1,
+                                      shares: [0.1, 0.6, 0.2, 0.1] });
+        }
+        old.close();
+        const { MoodRecord } = await import('/static/js/record.js');
+        const record = new MoodRecord('mien-record-v1');
+        const index = await record.index();
+        return { rows: await record.rows(), index };
+    }""")
+    assert [row["classes"] for row in rows["rows"]] == [["angry", "happy", "neutral", "sad"]] * 2
+    assert rows["index"] == [{"classes": ["angry", "happy", "neutral", "sad"], "days": ["2026-01-05", "2026-01-04"]}]
+
+
+def test_two_tabs_recording_at_once_store_each_second_once(browser, server):
+    from tests.browser import open_page
+
+    context = browser.new_context()  # one browser profile: the tabs share the record and its recorder
+    first, _, _ = open_page(context, server)
+    second, _, _ = open_page(context, server)
+    for tab in (first, second):
+        start_camera(tab)
+        wait_for_faces(tab)
+        tab.click("#record-toggle")
+    time.sleep(1.5)  # the second tab has asked for the recorder by now
+    before = len(stored(first))
+    time.sleep(6)
+    rows = stored(first)
+    assert 4 <= len(rows) - before <= 8  # one tab's six seconds, not both tabs'
+    starts = sorted(row["start"] for row in rows)
+    assert all(b - a >= 500 for a, b in zip(starts, starts[1:]))  # no second counted twice
+    second.wait_for_function("() => document.querySelector('#record-status').textContent.startsWith('Another tab is recording')")
+    first.close()  # the recording tab goes: the other one takes over
+    wait_for_rows(second, len(rows) + 2)
+    context.close()

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline import evaluate, robustness, train
+from pipeline import evaluate, train
+from pipeline.evaluation import robustness
 from pipeline.data import load_dataset
 from pipeline.expressions import parse_classes
 from pipeline.model import load_model
@@ -101,9 +102,9 @@ def test_an_adversarial_run_trains_resumes_and_records_its_settings(tmp_path, in
 def test_the_adversarial_loss_is_added_to_the_labels_loss(tmp_path):
     import keras
 
-    from pipeline.adversarial import configure
-    from pipeline.batches import training_batches
-    from pipeline.config import TrainConfig
+    from pipeline.training.adversarial import configure
+    from pipeline.training.batches import training_batches
+    from pipeline.training.config import TrainConfig
 
     data = write_image_folders(tmp_path / "images", {"train": "train"}, per_class=8)
     split = load_dataset(data, parse_classes(4), splits=("train",))["train"]

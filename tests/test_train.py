@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import batches, train
+from pipeline import train
+from pipeline.training import batches
 from pipeline.model import read_info
 from tests.datasets import write_image_folders
 
@@ -161,7 +162,7 @@ def test_mixup_blends_faces_targets_and_weights_with_the_same_share():
 def test_a_resumed_run_sees_the_batches_an_uninterrupted_run_would_have_seen(data):
     import numpy as np
 
-    from pipeline.config import TrainConfig
+    from pipeline.training.config import TrainConfig
     from pipeline.data import load_dataset
     from pipeline.expressions import parse_classes
 
@@ -235,3 +236,50 @@ def test_erasing_and_mixup_are_recorded_in_the_run(data, tmp_path):
     train.main(["--data", str(data), "--epochs", "1", *TINY, "--erase", "0.5", "--mixup", "0.2", "--out", str(run_dir)])
     config = json.loads((run_dir / "config.json").read_text())
     assert config["erase"] == 0.5 and config["mixup"] == 0.2
+
+
+@pytest.fixture
+def ctrl_c_in_the_first_step(monkeypatch):
+    """Press Ctrl-C (SIGINT to this process) while the first training step runs."""
+    import os
+
+    import keras
+
+    sent = []
+
+    def pressing(self, batch, logs=None):
+        if not sent:
+            sent.append(batch)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(keras.callbacks.Callback, "on_train_batch_begin", pressing, raising=False)
+    return sent
+
+
+def test_ctrl_c_in_the_first_step_stops_cleanly_and_resume_starts_the_run_again(data, tmp_path, capsys,
+                                                                               ctrl_c_in_the_first_step):
+    run_dir = tmp_path / "run"
+    with pytest.raises(SystemExit) as stopped:
+        train.main(["--data", str(data), "--epochs", "2", "--out", str(run_dir), *TINY])
+    assert stopped.value.code == 130 and ctrl_c_in_the_first_step == [0]
+    assert f"Interrupted. Continue with: python -m pipeline.train --resume --out {run_dir}" in capsys.readouterr().err
+    assert (run_dir / "config.json").exists() and not (run_dir / "checkpoint.keras").exists()  # no epoch finished
+    with pytest.raises(SystemExit):  # starting it anew is refused, and says what works
+        train.main(["--data", str(data), "--out", str(run_dir), *TINY])
+    assert "add --resume to continue it (from its first epoch if none had finished)" in capsys.readouterr().err
+    train.main(["--resume", "--out", str(run_dir)])
+    assert "No epoch of" in capsys.readouterr().out and history_epochs(run_dir) == [1, 2]
+
+
+def test_a_second_training_into_a_folder_being_trained_is_refused(data, tmp_path, capsys):
+    from pipeline.runs import RunLock
+
+    run_dir = tmp_path / "busy"
+    with RunLock(run_dir):  # another process training it, as far as the lock tells
+        with pytest.raises(SystemExit) as stopped:
+            train.main(["--data", str(data), "--epochs", "1", "--out", str(run_dir), *TINY])
+    assert stopped.value.code == 2
+    assert f"error: {run_dir} is being trained by process " in capsys.readouterr().err
+    assert sorted(path.name for path in run_dir.iterdir()) == []  # nothing written, the lock gone with its holder
+    train.main(["--data", str(data), "--epochs", "1", "--out", str(run_dir), *TINY])  # free again
+    assert history_epochs(run_dir) == [1]

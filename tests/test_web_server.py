@@ -27,8 +27,8 @@ def client():
     return create_app({"TESTING": True}).test_client()
 
 
-def copy_model(target: Path) -> Path:
-    shutil.copytree(SHIPPED, target)
+def copy_model(target: Path, source: Path = SHIPPED) -> Path:
+    shutil.copytree(source, target)
     return target
 
 
@@ -64,25 +64,24 @@ def test_a_returning_visitor_does_not_download_the_model_again(client):
     "/vendor/tfjs/../../package.json",
     "/vendor/tfjs/tf.min.js",  # in the package, but not on the list
     "/vendor/human/models/emotion.json",
-    "/vendor/face-api/face-api.js",  # the benchmark's peer is off by default
+    "/vendor/face-api/face-api.js",  # a benchmark's peer: never the product's
+    "/peers/face-api/face-api.js",
+    "/bench/harness.js",
     "/models/model/../../pyproject.toml",
     "/models/other/model.json",
     "/node_modules/@tensorflow/tfjs/package.json",
     "/vendor/tfjs/LICENSE",  # beside the listed files, but not listed
+    "/static/js/app.js%00.png",  # a NUL byte: no file has such a name
+    "/models/model/model.json%00",
 ])
 def test_paths_outside_the_served_folders_are_refused(client, path):
     assert client.get(path).status_code == 404
 
 
-def test_the_benchmark_app_serves_the_peer(tmp_path):
-    client = create_app({"BENCHMARK": True}).test_client()
-    assert client.get("/vendor/face-api/face-api.js").status_code == 200
-
-
 def test_the_page_is_served_from_a_few_vendored_files_not_the_npm_packages(tmp_path):
     from web.vendor import wanted_files
 
-    vendored = create_app({"NODE_MODULES": tmp_path / "no-packages"}).test_client()  # node_modules not needed
+    vendored = create_app().test_client()
     assert vendored.get("/vendor/tfjs/tf.es2017.min.js").status_code == 200
     assert vendored.get("/healthz").get_json()["vendor"]["ok"]
     files = [path for path in (REPO / "vendor").rglob("*") if path.is_file()]
@@ -116,15 +115,14 @@ def test_healthz_names_a_broken_model_and_missing_vendor_files(tmp_path):
 
 def test_models_json_lists_the_default_first_and_its_siblings(tmp_path):
     default = copy_model(tmp_path / "model")
-    seven = copy_model(tmp_path / "model-7")
-    metadata = json.loads((seven / "metadata.json").read_text())
-    (seven / "metadata.json").write_text(json.dumps({**metadata, "classes": ["a"] * 7}))
+    copy_model(tmp_path / "model-7", REPO / "static" / "model-7")
     copy_model(tmp_path / "model-broken")
     (tmp_path / "model-broken" / "metadata.json").unlink()
     client = create_app({"MODEL_DIR": default}).test_client()
     listed = client.get("/models.json").get_json()
-    assert [model["id"] for model in listed] == ["model", "model-7"]
+    assert [model["id"] for model in listed] == ["model", "model-7", "model-broken"]
     assert listed[1]["url"] == "/models/model-7/" and len(listed[1]["classes"]) == 7
+    assert "url" not in listed[2] and "metadata.json is missing" in listed[2]["problem"]  # left out, and why
     assert client.get("/models/model-7/model.json").status_code == 200
 
 
@@ -252,3 +250,29 @@ def test_a_busy_port_is_one_sentence_and_no_false_start(tmp_path):
     assert "Mien is at" not in result.stdout
     assert result.stderr.strip().splitlines()[-1] == (f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
                                                       "choose another --port.")
+
+
+@pytest.mark.parametrize("names", [["angry", "happy", "neutral"], ["angry", "happy", "neutral", "sad", "extra"], []])
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_not_healthy(tmp_path, names):
+    folder = copy_model(tmp_path / "model")
+    metadata = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**metadata, "classes": names}))
+    client = create_app({"MODEL_DIR": folder}).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["model"]["problem"] == (
+        f"The model in {folder} names {len(names)} classes for its 4 outputs, so its scores would be read under the "
+        "wrong names; export it again.")
+    assert client.get("/models.json").get_json() == []
+
+
+def test_one_broken_sibling_is_left_out_with_a_sentence_and_the_others_are_offered(tmp_path):
+    default = copy_model(tmp_path / "model")
+    broken = copy_model(tmp_path / "model-odd")
+    metadata = json.loads((broken / "metadata.json").read_text())
+    (broken / "metadata.json").write_text(json.dumps({**metadata, "classes": "angry,happy,neutral,sad"}))
+    client = create_app({"MODEL_DIR": default}).test_client()
+    listed = client.get("/models.json").get_json()
+    assert [(model["id"], "url" in model) for model in listed] == [("model", True), ("model-odd", False)]
+    assert listed[1]["problem"] == f"The metadata.json in {broken} gives no list of class names; export the model again."
+    assert client.get("/healthz").status_code == 200  # the default is fine

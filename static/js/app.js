@@ -1,8 +1,10 @@
 // Mien's page: webcam or photo in, a box, a label and a bar per class for every face out.
 // Everything runs in this tab with TensorFlow.js; no picture leaves the device.
 //
-// The networks run in a worker (analysis-worker.js). This thread shows the video, draws the
-// newest result over it when the display next refreshes, and keeps the controls responsive.
+// The page is the first user of the component any page can use (/mien.js): it uses its API and
+// nothing else of it. The networks run in the component's worker; this thread shows the video,
+// draws the newest result over it when the display next refreshes, and keeps the controls
+// responsive.
 //
 // The live state is exposed for tests, benchmarks and embedding pages as window.mien.state:
 // {backend, ready, fps, msPerFrame, frames, frameSource, faces: [{box: [x, y, w, h], label, scores: {name: p}}]}
@@ -11,8 +13,7 @@
 // {source: 'camera' | 'photo', faces, width, height, ms} (ms: the worker's time for it);
 // window.mien.record is the mood record kept in this browser (record.js).
 
-import { Analyser, frameSource } from './analyser.js';
-import { BACKENDS, webglRenderer } from './backend.js';
+import { BACKENDS, Mien } from '/mien.js';
 import { Camera, cameraErrorMessage } from './camera.js';
 import { clearOverlay, drawFaces } from './overlay.js';
 import { MoodRecord } from './record.js';
@@ -31,10 +32,8 @@ const ui = {
 const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, frameSource: null, faces: [] };
 window.mien = { state, events: new EventTarget() };
 
-const analyser = new Analyser(onWorkerMessage);
+let mien = null; // the component (mien.js), once it has started
 let classes = null; // the class names of the expression model in use
-const renderer = webglRenderer(); // read here: the browser's WebGL settings apply to the page, not always to workers
-let session = 0; // increases with every camera start and stop: results of an older one are dropped
 let shown = null; // the newest result, drawn at the next display refresh
 let drawPending = false;
 const camera = new Camera(ui.video, {
@@ -64,10 +63,9 @@ function clearMessage(topic) {
   ui.messages.querySelector(`[data-topic="${topic}"]`)?.remove();
 }
 
-function onWorkerMessage(message) {
-  if (message.type === 'result') showResult(message);
-  else if (message.type === 'backend') showBackend(message);
-  else if (message.type === 'error') showMessage(message.topic, `Analysing the picture failed (${message.message}); try another backend.`);
+/** Mien's errors name their topic (backend, model, camera, analysis): shown in that topic's line. */
+function showError(error) {
+  showMessage(error.topic ?? 'analysis', error.message);
 }
 
 // --- models and backends ------------------------------------------------------------------------
@@ -75,36 +73,39 @@ function onWorkerMessage(message) {
 async function useBackend(requested) {
   state.ready = false;
   try {
-    showBackend(await analyser.request('backend', { requested, renderer, url: ui.modelSelect.value || null }));
+    await mien.setBackend(requested);
   } catch (error) {
-    showMessage('backend', `${error.message} Try another browser.`);
-    return;
+    showError(error);
   }
+  showBackend();
+  showModel();
   resume();
 }
 
-function showBackend({ name, description, note, classes, problem }) {
-  state.backend = name;
-  ui.backendName.textContent = description;
-  if (ui.backendSelect.value !== 'auto') ui.backendSelect.value = name;
+function showBackend(note = mien.backendNote) {
+  state.backend = mien.backend;
+  ui.backendName.textContent = mien.backendDescription;
+  if (ui.backendSelect.value !== 'auto') ui.backendSelect.value = mien.backend;
   if (note) showMessage('backend', note, 'info');
   else clearMessage('backend');
-  showModel({ classes, problem });
 }
 
-function showModel(model) {
-  if (model.problem) showMessage('model', model.problem);
-  else if (model.classes) clearMessage('model');
-  state.ready = Boolean(model.classes) && !model.problem;
-  classes = state.ready ? model.classes : null;
+function showModel() {
+  if (mien.classes) clearMessage('model');
+  state.ready = Boolean(mien.classes);
+  classes = mien.classes;
   recordSection.restart();
 }
 
 async function useModel(url) {
   state.ready = false;
-  const answer = await analyser.request('model', { url });
-  if (answer.superseded) return; // a later choice is being loaded
-  showModel(answer);
+  try {
+    await mien.setModel(url);
+  } catch (error) {
+    if (ui.modelSelect.value === url) showError(error);
+  }
+  if (ui.modelSelect.value !== url) return; // a later choice is being loaded
+  showModel();
   resume();
 }
 
@@ -116,7 +117,9 @@ function resume() {
 /** The models the server offers, in the model list; resolves to the URL of the one to use. */
 async function listModels() {
   try {
-    const models = await (await fetch('/models.json')).json();
+    const listed = await (await fetch('/models.json')).json();
+    const models = listed.filter((model) => !model.problem);
+    listed.filter((model) => model.problem).forEach((model) => showMessage(`left-out-${model.id}`, `The model ${model.id} is left out: ${model.problem}`));
     ui.modelSelect.replaceChildren(...models.map((model) => new Option(
       `${model.classes.join(', ')}${model.validation_accuracy ? ` (${Math.round(model.validation_accuracy * 100)}% on validation)` : ''}`,
       model.url,
@@ -138,7 +141,7 @@ async function listModels() {
 // --- results ------------------------------------------------------------------------------------
 
 function showResult(result) {
-  if (result.source === 'camera' && (result.session !== session || !camera.active)) return;
+  if (result.source === 'camera' && !camera.active) return;
   state.frames += 1;
   state.faces = result.faces;
   if (result.source === 'camera') {
@@ -218,14 +221,8 @@ async function startCamera() {
     const track = await camera.start(ui.cameraSelect.value || undefined);
     showSource('video');
     clearResults();
-    session += 1;
-    state.frameSource = frameSource();
-    if (state.frameSource === 'track') {
-      const { readable } = new MediaStreamTrackProcessor({ track });
-      await analyser.request('camera', { readable, session }, [readable]);
-    } else {
-      postFrames(session);
-    }
+    await mien.watch(ui.video);
+    state.frameSource = mien.frameSource;
     ui.cameraToggle.textContent = 'Stop camera';
     await refreshCameraList(track.getSettings().deviceId);
   } catch (error) {
@@ -236,29 +233,9 @@ async function startCamera() {
   }
 }
 
-/** Where camera frames cannot be streamed to the worker: post it a bitmap whenever it is free. */
-function postFrames(id) {
-  const step = async () => {
-    if (id !== session || document.hidden) return; // stopped, or hidden: visibilitychange restarts it
-    if (ui.video.readyState >= 2) {
-      try {
-        const bitmap = await createImageBitmap(ui.video);
-        showResult(await analyser.request('frame', { bitmap, session: id }, [bitmap]));
-      } catch (error) {
-        console.error(error);
-        showMessage('analysis', `Analysing the picture failed (${error.message}); try another backend.`);
-      }
-    }
-    if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) ui.video.requestVideoFrameCallback(step);
-    else requestAnimationFrame(step);
-  };
-  step();
-}
-
 function stopCamera() {
-  session += 1;
+  mien.stop();
   camera.stop();
-  analyser.request('stop');
   ui.cameraToggle.textContent = 'Start camera';
   clearResults();
   showSource(null);
@@ -289,6 +266,8 @@ async function analysePhoto(file) {
   try {
     bitmap = await createImageBitmap(file);
   } catch {
+    clearResults(); // the previous photo's faces are not this file's
+    showSource(null);
     showMessage('photo', `${file.name} is not an image this browser can open; choose a JPEG, PNG or WebP photo.`);
     return;
   }
@@ -307,8 +286,7 @@ async function analysePhoto(file) {
 /** Analyse the shown photo: as it is, not mirrored, without smoothing from earlier frames. */
 async function analyseShownPhoto() {
   try {
-    const bitmap = await createImageBitmap(ui.photo);
-    showResult(await analyser.request('photo', { bitmap }, [bitmap]));
+    showResult({ source: 'photo', ...(await mien.analyse(ui.photo)) });
   } catch (error) {
     showMessage('photo', `The photo could not be analysed (${error.message}); try another backend.`);
   }
@@ -329,20 +307,28 @@ function wireControls() {
     ui.stage.classList.remove('dragging');
     analysePhoto(event.dataTransfer.files[0]);
   });
-  document.addEventListener('visibilitychange', () => {
-    analyser.request('pause', { hidden: document.hidden });
-    if (!document.hidden && camera.active && state.frameSource === 'bitmap') postFrames(session);
-  });
   navigator.mediaDevices?.addEventListener?.('devicechange', () => refreshCameraList());
 }
 
 async function main() {
-  wireControls();
-  const requested = new URLSearchParams(location.search).get('backend') ?? 'auto';
+  const address = new URLSearchParams(location.search);
+  const requested = address.get('backend') ?? 'auto';
   ui.backendSelect.value = BACKENDS.includes(requested) ? requested : 'auto';
   const modelUrl = await listModels();
   if (modelUrl) ui.modelSelect.value = modelUrl;
-  await useBackend(ui.backendSelect.value);
+  try {
+    // ?frames=bitmap: frames as bitmaps of the shown video, as in browsers without frames from the track
+    mien = await Mien.create({ model: null, backend: ui.backendSelect.value, frames: address.get('frames') ?? 'auto' });
+  } catch (error) {
+    showMessage('backend', error.message);
+    return;
+  }
+  mien.addEventListener('result', ({ detail }) => showResult(detail));
+  mien.addEventListener('backend', () => showBackend(null));
+  mien.addEventListener('error', ({ detail }) => showMessage(detail.topic, detail.message));
+  showBackend();
+  if (modelUrl) await useModel(modelUrl);
+  wireControls();
   ui.cameraToggle.disabled = false;
   refreshCameraList();
 }

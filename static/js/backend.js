@@ -4,7 +4,7 @@
 // the analysis worker, where TF.js runs, chooses with it.
 
 export const BACKENDS = ['webgl', 'wasm', 'cpu'];
-const WASM_FILES = '/vendor/tfjs-backend-wasm/';
+const WASM_FILES = new URL('../../vendor/tfjs-backend-wasm/', import.meta.url).href;
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
 
 /** The GPU's name as WebGL reports it, or null when this browser has no WebGL (on the page). */

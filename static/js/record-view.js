@@ -2,7 +2,7 @@
 // the day's summary, how much is stored, and exporting or deleting the record.
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
-import { IntervalAccumulator, INTERVAL_MS, dayOf, summarise } from './record.js';
+import { IntervalAccumulator, INTERVAL_MS, RecorderLock, dayOf, summarise } from './record.js';
 
 const COLOURS = ['#d1495b', '#2f7de1', '#8a8f98', '#edae49', '#00798c', '#7b4ea3', '#30a46c'];
 const REFRESH_MS = 5000;
@@ -35,6 +35,7 @@ export class RecordSection {
       csv: $('record-csv'), json: $('record-json'), deleteDay: $('record-delete-day'), deleteAll: $('record-delete-all'),
     };
     this.recording = false;
+    this.lock = new RecorderLock(); // one tab records at a time
     this.accumulator = new IntervalAccumulator();
     this.plot = null;
     this.wire();
@@ -49,13 +50,14 @@ export class RecordSection {
     ui.sets.addEventListener('change', () => this.refresh());
     ui.day.addEventListener('change', () => this.refresh());
     ui.csv.addEventListener('click', async () => {
-      const classes = ui.sets.value;
-      download(`mien-record-${classes.replaceAll(',', '-')}.csv`, 'text/csv', await this.record.csv(classes));
+      const classes = this.chosenSet();
+      const name = classes.join('-').replace(/[^\w-]+/g, '_');
+      download(`mien-record-${name}.csv`, 'text/csv', await this.record.csv(classes));
     });
     ui.json.addEventListener('click', async () => download('mien-record.json', 'application/json', await this.record.json()));
     ui.deleteDay.addEventListener('click', async () => {
-      if (!window.confirm(`Delete the record of ${ui.day.value} (${ui.sets.value})? This cannot be undone.`)) return;
-      await this.record.deleteDay(ui.sets.value, ui.day.value);
+      if (!window.confirm(`Delete the record of ${ui.day.value} (${this.chosenSet().join(', ')})? This cannot be undone.`)) return;
+      await this.record.deleteDay(this.chosenSet(), ui.day.value);
       this.refresh();
     });
     ui.deleteAll.addEventListener('click', async () => {
@@ -84,14 +86,24 @@ export class RecordSection {
   }
 
   async tick() {
-    if (!this.recording) return;
     const classes = this.classes();
-    if (!this.live() || !classes) { // camera stopped, tab hidden or no model: nothing is recorded
+    if (!this.recording || !this.live() || !classes) { // off, camera stopped, tab hidden or no model
       this.accumulator.reset();
+      this.lock.free(); // another tab may record
+      return;
+    }
+    if (!this.lock.held) { // another tab records: this one counts nothing
+      this.accumulator.reset();
+      this.lock.claim();
       return;
     }
     const row = this.accumulator.take(classes);
     if (row) await this.record.add(row);
+  }
+
+  /** The class set chosen in the list (its names), or null. */
+  chosenSet() {
+    return this.ui.sets.value ? JSON.parse(this.ui.sets.value) : null;
   }
 
   /** Show the chosen class set's chosen day (by default the current model's, today). Refreshes
@@ -103,23 +115,24 @@ export class RecordSection {
 
   async render() {
     const { ui } = this;
-    const status = this.recording
-      ? (this.live() ? 'Recording.' : 'Recording while the camera runs in a visible tab.')
-      : 'Not recording.';
+    let status = 'Not recording.';
+    if (this.recording && !this.live()) status = 'Recording while the camera runs in a visible tab.';
+    else if (this.recording) status = this.lock.held ? 'Recording.' : 'Another tab is recording; this one takes over when that one stops or is hidden.';
     ui.status.textContent = status;
     const sets = await this.record.index();
-    const wanted = ui.sets.value || this.classes()?.join();
-    ui.sets.replaceChildren(...sets.map(({ classes }) => new Option(classes.replaceAll(',', ', '), classes)));
-    if (sets.some((set) => set.classes === wanted)) ui.sets.value = wanted;
-    const days = sets.find((set) => set.classes === ui.sets.value)?.days ?? [];
+    const wanted = ui.sets.value || JSON.stringify(this.classes());
+    ui.sets.replaceChildren(...sets.map(({ classes }) => new Option(classes.join(', '), JSON.stringify(classes))));
+    if (sets.some((set) => JSON.stringify(set.classes) === wanted)) ui.sets.value = wanted;
+    const days = sets.find((set) => JSON.stringify(set.classes) === ui.sets.value)?.days ?? [];
     const chosenDay = days.includes(ui.day.value) ? ui.day.value : days[0];
     ui.day.replaceChildren(...days.map((day) => new Option(day === dayOf(Date.now()) ? `${day} (today)` : day, day)));
     if (chosenDay) ui.day.value = chosenDay;
     for (const control of [ui.sets, ui.day, ui.csv, ui.deleteDay]) control.disabled = days.length === 0;
     ui.json.disabled = ui.deleteAll.disabled = sets.length === 0;
-    const rows = chosenDay ? await this.record.day(ui.sets.value, chosenDay) : [];
-    this.drawTimeline(ui.sets.value ? ui.sets.value.split(',') : [], rows);
-    this.showSummary(ui.sets.value ? ui.sets.value.split(',') : [], rows);
+    const chosen = this.chosenSet() ?? [];
+    const rows = chosenDay ? await this.record.day(chosen, chosenDay) : [];
+    this.drawTimeline(chosen, rows);
+    this.showSummary(chosen, rows);
     const totals = await this.record.totals();
     const usage = (await navigator.storage?.estimate?.())?.usage;
     ui.stored.textContent = totals.intervals === 0 ? 'Nothing is stored.'

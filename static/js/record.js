@@ -2,13 +2,18 @@
 // (the largest) and whether a face was in view, kept in this browser's IndexedDB (through Dexie)
 // and nowhere else. Intervals older than a day are summarised per minute, so a month stays small.
 //
-// A stored interval: {start (ms since 1970), day ('YYYY-MM-DD', local), classes ('angry,happy,...'),
+// A stored interval: {start (ms since 1970), day ('YYYY-MM-DD', local), classes (['angry', 'happy', ...]),
 // seconds (recorded), faceSeconds (of those, with a face in view), shares (mean score of each
 // class while a face was in view, or null)}. Records of different class sets are kept apart.
+//
+// One tab records at a time (a Web Lock): with the page open twice, the visible tab whose camera
+// runs records, and another takes over when it is hidden or stops, so no second counts twice.
 
 import Dexie from '/vendor/dexie/dexie.min.mjs';
 
 export const INTERVAL_MS = 1000;
+const RECORDER_LOCK = 'mien-record';
+const FORMULA_STARTS = ['=', '+', '-', '@', '\t', '\r']; // a spreadsheet runs a cell starting so (OWASP)
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 
@@ -60,7 +65,7 @@ export class IntervalAccumulator {
     if (frames === 0) return null;
     const inView = 2 * withFace >= frames; // a face in at least half of the frames
     return {
-      start: started, day: dayOf(started), classes: classes.join(), seconds: 1,
+      start: started, day: dayOf(started), classes: [...classes], seconds: 1,
       faceSeconds: inView ? 1 : 0, shares: inView ? sums.map((sum) => sum / withFace) : null,
     };
   }
@@ -69,7 +74,10 @@ export class IntervalAccumulator {
 export class MoodRecord {
   constructor(name = 'mien-record') {
     this.db = new Dexie(name);
-    this.db.version(1).stores({ intervals: '++id, start, [classes+day], [classes+start]' });
+    const stores = { intervals: '++id, start, [classes+day], [classes+start]' };
+    this.db.version(1).stores(stores); // classes joined by commas, which class names may hold
+    this.db.version(2).stores(stores).upgrade((transaction) => transaction.table('intervals').toCollection()
+      .modify((row) => { if (typeof row.classes === 'string') row.classes = row.classes.split(','); }));
   }
 
   add(row) {
@@ -94,8 +102,11 @@ export class MoodRecord {
   async index() {
     const keys = await this.db.intervals.orderBy('[classes+day]').uniqueKeys();
     const sets = new Map();
-    for (const [classes, day] of keys) sets.set(classes, [day, ...(sets.get(classes) ?? [])]);
-    return [...sets].map(([classes, days]) => ({ classes, days }));
+    for (const [classes, day] of keys) {
+      const key = JSON.stringify(classes);
+      sets.set(key, { classes, days: [day, ...(sets.get(key)?.days ?? [])] });
+    }
+    return [...sets.values()];
   }
 
   /** How much is stored: {seconds recorded, intervals, days}. */
@@ -117,7 +128,7 @@ export class MoodRecord {
       const old = await this.db.intervals.where('start').below(now - DAY_MS).filter((row) => !row.minute).toArray();
       const minutes = new Map();
       for (const row of old) {
-        const key = `${row.classes}|${Math.floor(row.start / MINUTE_MS)}`;
+        const key = JSON.stringify([row.classes, Math.floor(row.start / MINUTE_MS)]);
         minutes.set(key, [...(minutes.get(key) ?? []), row]);
       }
       const summaries = [...minutes.values()].map((rows) => {
@@ -142,15 +153,18 @@ export class MoodRecord {
     return this.db.intervals.clear();
   }
 
-  /** The record of one class set as CSV: a row per interval, the header naming the classes. */
+  /**
+   * The record of one class set as CSV: a row per interval, the header naming the classes. Text
+   * is quoted and formula-safe (a cell a spreadsheet would run gets a ' before it), as
+   * pipeline.mood reads it.
+   */
   async csv(classes) {
-    const names = classes.split(',');
-    const lines = [['time', 'seconds', 'face_in_view', 'label', ...names].join(',')];
+    const lines = [['time', 'seconds', 'face_in_view', 'label', ...classes].map(csvCell).join(',')];
     for (const row of await this.rows(classes)) {
       lines.push([
         new Date(row.start).toISOString(), row.seconds, +(row.faceSeconds / row.seconds).toFixed(4),
-        labelOf(names, row.shares), ...(row.shares ? row.shares.map((share) => +share.toFixed(4)) : names.map(() => '')),
-      ].join(','));
+        labelOf(classes, row.shares), ...(row.shares ? row.shares.map((share) => +share.toFixed(4)) : classes.map(() => '')),
+      ].map(csvCell).join(','));
     }
     return `${lines.join('\n')}\n`;
   }
@@ -159,9 +173,48 @@ export class MoodRecord {
   async json() {
     const intervals = (await this.rows()).map((row) => ({
       time: new Date(row.start).toISOString(), seconds: row.seconds, face_seconds: row.faceSeconds,
-      classes: row.classes.split(','), shares: row.shares, label: labelOf(row.classes.split(','), row.shares) || null,
+      classes: row.classes, shares: row.shares, label: labelOf(row.classes, row.shares) || null,
     }));
     return JSON.stringify({ format: 'mien-record/1', exported: new Date().toISOString(), intervals }, null, 1);
+  }
+}
+
+/** A CSV cell: numbers as they are; text quoted, and formula-safe. */
+function csvCell(value) {
+  if (typeof value === 'number') return String(value);
+  const text = String(value);
+  const safe = FORMULA_STARTS.some((start) => text.startsWith(start)) ? `'${text}` : text;
+  return `"${safe.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The right to record, shared by this site's tabs: one holds it at a time. `claim()` asks for it
+ * (taken at once if free, else asked again later), `free()` gives it back; `held` says whether
+ * this tab has it. Without Web Locks (an old browser) every tab holds it.
+ */
+export class RecorderLock {
+  constructor() {
+    this.held = !navigator.locks;
+    this.asking = false;
+    this.release = null;
+  }
+
+  claim() {
+    if (this.held || this.asking) return;
+    this.asking = true;
+    navigator.locks.request(RECORDER_LOCK, { ifAvailable: true }, (lock) => {
+      this.asking = false;
+      if (!lock) return undefined;
+      this.held = true;
+      return new Promise((resolve) => { this.release = resolve; });
+    });
+  }
+
+  free() {
+    if (!this.release) return;
+    this.release();
+    this.release = null;
+    this.held = false;
   }
 }
 

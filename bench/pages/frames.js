@@ -1,5 +1,5 @@
 // How much each way of getting a shown webcam video's pixels into JavaScript costs, per frame:
-// wall time until the pixels are readable, and main-thread long tasks. Driven by web.bench frames.
+// wall time until the pixels are readable, and main-thread long tasks. Driven by bench frames.
 
 const video = document.getElementById('video');
 const longTasks = [];

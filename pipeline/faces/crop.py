@@ -1,12 +1,14 @@
-"""Cropping detected faces the way the training faces were cropped.
+"""Cutting a detected face the way the training faces were cut.
 
-FER2013 faces are tight, centred, grayscale squares. A detector's box is framed differently, so
-each detector has a crop geometry that turns its box into a FER-like square. It was measured by
-placing validation faces into larger frames at known places and comparing the detector's box with
-the face's true square (medians): for BlazeFace, MediaPipe's detector that the page and
-pipeline.detect run, the FER square is 1.21 box sides wide and centred 0.10 box sides above the
-box centre (`python -m web.bench accuracy` measures it again on every run). The exporter writes it
-into the model's metadata.json for the page.
+FER2013 faces are tight, centred, grayscale squares. The detector's box is framed differently, so
+a crop geometry turns its box into a FER-like square. It was measured by placing validation faces
+into larger frames at known places and comparing the detector's box with the face's true square
+(medians): for the page's BlazeFace the FER square is 1.21 box sides wide and centred 0.10 box
+sides above the box centre (``python -m bench accuracy`` measures it again on every run).
+
+FACE_CROP is the one definition. Training writes it into every model it saves, the exporter
+copies it from there into the model's ``metadata.json`` for the page, and pipeline.detect reads
+it from the model it loads: the page and Python crop a model's faces alike, always.
 """
 
 from __future__ import annotations
@@ -30,9 +32,7 @@ class CropGeometry:
         return asdict(self)
 
 
-FACE_CROPS = {
-    "blazeface": CropGeometry(scale=1.21, shift_y=-0.10),
-}
+FACE_CROP = CropGeometry(scale=1.21, shift_y=-0.10)
 
 
 def crop_square(box, geometry: CropGeometry) -> tuple[float, float, float]:

@@ -13,8 +13,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from pipeline.config import TrainConfig
 from pipeline.data import Split
+from pipeline.errors import UserError
+from pipeline.training.config import TrainConfig
 
 fold_in = tf.random.experimental.stateless_fold_in
 
@@ -104,11 +105,18 @@ def class_weights(split: Split) -> np.ndarray:
 
 def steps_per_epoch(split: Split, config: TrainConfig, cluster=None) -> int:
     """Training steps per epoch: every face once, in batches of ``config.batch_size`` per replica
-    of ``cluster`` (a pipeline.cluster.Cluster; one device when None)."""
+    of ``cluster`` (a pipeline.training.cluster.Cluster; one device when None). Replicas share
+    whole batches only, so fewer faces than one global batch is a UserError that says what to do."""
+    count = len(split.labels)
     if cluster is None or cluster.replicas == 1:
-        return -(-len(split.labels) // config.batch_size)
+        return -(-count // config.batch_size)
     local_replicas = cluster.replicas // cluster.workers
-    return (len(split.labels) // cluster.workers) // (config.batch_size * local_replicas)
+    steps = (count // cluster.workers) // (config.batch_size * local_replicas)
+    if steps == 0:
+        raise UserError(f"{count} training faces do not fill one batch of {config.batch_size} for each of the "
+                        f"{cluster.replicas} replicas ({config.batch_size * cluster.replicas} faces); use --batch-size "
+                        f"{max(1, count // cluster.replicas)} or less, or more data.")
+    return steps
 
 
 def cluster_batches(split: Split, config: TrainConfig, cluster, first_epoch: int = 0, teachers=None):
@@ -131,7 +139,7 @@ def training_batches(split: Split, config: TrainConfig, first_epoch: int = 0, te
     """Batches of (pixels, target, weight) for epochs ``first_epoch`` to ``config.epochs``, one
     after the other (``steps_per_epoch`` batches each), each a function of (seed, epoch, batch).
 
-    The target is the one-hot label, followed, with ``teachers`` (pipeline.distill.Teachers), by
+    The target is the one-hot label, followed, with ``teachers`` (pipeline.training.distill.Teachers), by
     their soft targets for the same augmented faces. ``shard`` (worker, workers, batches per
     epoch) gives one worker of a cluster its own faces of each epoch's order, in that many
     batches of ``config.batch_size`` (one replica's share)."""

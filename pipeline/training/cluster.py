@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from pipeline.config import STRATEGIES
+from pipeline.training.config import STRATEGIES
 from pipeline.errors import UserError
 
 

@@ -32,7 +32,7 @@ def fgsm(model: keras.Model, faces, targets, step: float, loss=None):
 class TrainingModel(keras.Model):
     """The network as it trains: a functional model whose training step may add adversarial
     regularisation (``adversarial_multiplier``, ``adversarial_step``; off when the multiplier is
-    0), and that trains on several machines (pipeline.cluster). These settings come from the
+    0), and that trains on several machines (pipeline.training.cluster). These settings come from the
     run's configuration each time training starts; what is saved for use is the plain network."""
 
     adversarial_multiplier = 0.0

@@ -1,9 +1,14 @@
-"""Headless Chromium (Debian's package) for the benchmarks and the tests, driven by Playwright."""
+"""Headless Chromium (Debian's package), driven by Playwright, for the benchmarks and the tests:
+launching it, a fake webcam playing a clip, and calling a benchmark page's functions."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
+
+import cv2
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless as root, no background traffic, WebGL through SwiftShader (a software renderer) when
@@ -17,10 +22,6 @@ FLAGS = [
 
 def write_camera_clip(path: Path, frame_bgr) -> Path:
     """A one-second y4m clip of one frame, for Chromium's fake webcam (which loops it). Needs ffmpeg."""
-    import subprocess
-
-    import cv2
-
     still = path.with_suffix(".png")
     cv2.imwrite(str(still), frame_bgr)
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(still), "-t", "1", "-r", "30",
@@ -32,7 +33,7 @@ def camera_flags(clip: Path | None, allow: bool = True) -> list[str]:
     """Flags for a fake webcam playing ``clip`` (a y4m file), and whether access is granted."""
     flags = ["--use-fake-device-for-media-stream"]
     if clip:
-        flags.append(f"--use-file-for-fake-video-capture={clip}")
+        flags.append(f"--use-file-for-fake-video-capture={Path(clip).resolve()}")
     if allow:
         flags.append("--use-fake-ui-for-media-stream")
     return flags
@@ -49,3 +50,19 @@ def chromium(playwright, *extra_flags: str):
         yield browser
     finally:
         browser.close()
+
+
+def run_in_page(browser, url: str, call: str, *args, timeout_s: float = 1800):
+    """Open ``url`` and await ``window.bench.<call>(*args)`` there."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(timeout_s * 1000)
+    page.goto(url)
+    page.wait_for_function("() => window.bench !== undefined")
+    try:
+        return page.evaluate(f"(args) => window.bench.{call}(...args)", list(args))
+    finally:
+        page.close()
+        if errors:
+            print(f"warning: {url}: {errors[0]}", file=sys.stderr)

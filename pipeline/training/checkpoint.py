@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import keras
@@ -25,6 +28,10 @@ class RunRecorder(keras.callbacks.Callback):
     together in one rename: killing the process at any moment loses at most the epoch in progress.
     Early stopping is done here too, so that its counter survives a resume. On a cluster every
     worker validates (that is collective work) but only the chief, ``writes``, writes the run.
+
+    Ctrl-C (SIGINT) stops training after the step in progress, never inside one (TensorFlow's native
+    code can turn an interrupt there into a SystemError): the epoch it interrupts is not recorded,
+    ``interrupted`` is set, and the caller raises KeyboardInterrupt. A second Ctrl-C stops at once.
     """
 
     def __init__(self, run_dir: Path, epochs: int, patience: int, state: dict, info: dict,
@@ -34,11 +41,32 @@ class RunRecorder(keras.callbacks.Callback):
         self.state, self.info = state, info
         self.train_images, self.validation = train_images, validation
         self.epoch_started = 0.0
+        self.interrupted = False
+
+    @contextmanager
+    def stopping_on_ctrl_c(self):
+        """While training: Ctrl-C ends it after the step in progress (in the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _interrupt(self, signum, frame):
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.model.stop_training = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.interrupted:
+            return  # an epoch cut short: the run stays at the last whole one
         state = self.state
         recalibrate_batch_norm(self.model, self.train_images)
         faces, targets = self.validation

@@ -1,10 +1,7 @@
 """Knowledge distillation: the student learns from teachers' averaged scores as well as from labels.
 
 A teacher is a trained Keras model (a run folder or ``.keras`` file, of any size or class set) or
-a table of scores for the training faces, from any model: a CSV file whose header is ``face``
-and the teacher's class names (expressions), one row per face, ``face`` being
-:func:`face_key` of its 48x48 pixels. ``python -m web.bench teacher-table`` writes such tables for
-the browser peers' expression models.
+a table of scores for the training faces, from any model (pipeline.training.tables).
 
 Each teacher's classes are mapped onto the student's: a class the student merges (angry+disgust)
 sums the teacher's classes it holds, classes the student lacks are dropped and the rest
@@ -15,8 +12,6 @@ The teachers' averaged scores, softened by the temperature, are the soft targets
 
 from __future__ import annotations
 
-import csv
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +21,10 @@ import tensorflow as tf
 
 from pipeline.data import Split
 from pipeline.errors import UserError
-from pipeline.expressions import ClassSet, canonical_emotion
+from pipeline.expressions import ClassSet
+from pipeline.model import bare_network, load_model, with_flip_average
 from pipeline.runs import resolve_model_path
-
-
-def face_key(face: np.ndarray) -> str:
-    """The key of a 48x48 uint8 face in a teacher table: a hash of its pixels."""
-    return hashlib.blake2b(np.ascontiguousarray(face, dtype=np.uint8).tobytes(), digest_size=12).hexdigest()
+from pipeline.training.tables import read_table
 
 
 def class_mapping(teacher: list[tuple[str, ...]], student: ClassSet, name: str) -> np.ndarray:
@@ -54,14 +46,11 @@ def class_mapping(teacher: list[tuple[str, ...]], student: ClassSet, name: str) 
 
 @dataclass
 class KerasTeacher:
-    model: keras.Model
+    model: keras.Model  # averaging each face with its mirror image
     mapping: np.ndarray
 
     def scores(self, images, picks):
-        both = tf.concat([images, tf.reverse(images, axis=[2])], axis=0)  # the batch and its mirror image
-        scores = self.model(both, training=False)
-        half = tf.shape(images)[0]
-        return (scores[:half] + scores[half:]) / 2
+        return self.model(images, training=False)
 
 
 @dataclass
@@ -86,11 +75,9 @@ class Teachers:
         if name.lower().endswith(".csv"):
             classes, table = read_table(Path(name), split)
             return TableTeacher(table, class_mapping(classes, student, name))
-        from pipeline.model import load_model
-
         model, info = load_model(resolve_model_path(name))
         teacher_classes = [tuple(group) for group in info["class_members"]]
-        return KerasTeacher(model, class_mapping(teacher_classes, student, name))
+        return KerasTeacher(with_flip_average(bare_network(model)), class_mapping(teacher_classes, student, name))
 
     def soft_targets(self, images, picks, temperature: float):
         """The teachers' averaged scores for a batch in the student's classes, softened by ``temperature``."""
@@ -104,42 +91,6 @@ class Teachers:
 def soften(probabilities, temperature: float):
     """Probabilities at a temperature: p^(1/T), renormalised (a softmax of the logits over T)."""
     return tf.nn.softmax(tf.math.log(tf.maximum(probabilities, 1e-8)) / temperature, axis=-1)
-
-
-def read_table(path: Path, split: Split) -> tuple[list[tuple[str, ...]], np.ndarray]:
-    """A teacher table's classes and its scores, one row per face of ``split`` in its order."""
-    try:
-        with open(path, newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader)
-            rows = {row[0]: row[1:] for row in reader if row}
-    except FileNotFoundError:
-        raise UserError(f"No teacher table at {path}; check --teacher.") from None
-    except (OSError, StopIteration, UnicodeDecodeError):
-        raise UserError(f"{path} is not a readable teacher table (a CSV with a header); write it again.") from None
-    emotions = [canonical_emotion(name) for name in header[1:]]
-    if header[:1] != ["face"] or None in emotions or not emotions:
-        raise UserError(f"{path} is not a teacher table: its header must be face and expression names "
-                        f"(it is {','.join(header)}).")
-    keys = [face_key(face) for face in split.images]
-    missing = [key for key in keys if key not in rows]
-    if missing:
-        raise UserError(f"{path} has no scores for {len(missing)} of the {len(keys)} training faces; "
-                        "write it for this data set.")
-    try:
-        table = np.array([rows[key] for key in keys], np.float32)
-    except ValueError:
-        raise UserError(f"{path} holds a score that is not a number; write it again.") from None
-    return [(emotion,) for emotion in emotions], table
-
-
-def write_table(path: Path, faces: np.ndarray, classes: list[str], scores: np.ndarray) -> None:
-    """Write a teacher table: a row of ``scores`` per face, keyed by :func:`face_key`."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["face", *classes])
-        for face, row in zip(faces, scores):
-            writer.writerow([face_key(face), *(f"{value:.6f}" for value in row)])
 
 
 @keras.saving.register_keras_serializable(package="mien")

@@ -1,15 +1,14 @@
-// The benchmark harness: runs inside web/bench/*.html in Chromium, driven by python -m web.bench.
+// The benchmark harness: runs inside bench/pages/*.html in Chromium, driven by python -m bench.
 // Mien runs through the page's own modules; each peer through its own npm package, with that
 // library's own preprocessing. Everything returns plain numbers; Python computes the tables.
 
 import { ExpressionModel } from '/static/js/classifier.js';
-import { FaceDetector, FaceFinder, detectEverywhere } from '/static/js/detector.js';
+import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from '/static/js/detector.js';
 import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
-const DETECTOR_URL = '/vendor/face-detector/facemesh-detection-short.json';
-const HUMAN_EMOTION_URL = '/vendor/human-emotion/emotion.json';
-const FACE_API_MODELS = '/vendor/face-api-models/';
+const HUMAN_EMOTION_URL = '/peers/human-emotion/emotion.json';
+const FACE_API_MODELS = '/peers/face-api-models/';
 const FACE_SIDE = 48;
 
 async function useBackend(tf, name) {
@@ -51,8 +50,14 @@ async function time(step, { frames = 50, warmup = 5, budgetMs = 30000 } = {}) {
 
 // --- Mien ---------------------------------------------------------------------------------------
 
+/** The page's face detector, or the one `spec` describes (an entry like face-finder.json's detector). */
+async function loadDetector(spec) {
+  const finder = await loadFinder();
+  return FaceDetector.load(tf, finder, spec ?? finder.detector);
+}
+
 async function loadMien(modelUrl) {
-  return { detector: await FaceDetector.load(tf, DETECTOR_URL), model: await ExpressionModel.load(tf, modelUrl) };
+  return { detector: await loadDetector(), model: await ExpressionModel.load(tf, modelUrl) };
 }
 
 const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
@@ -167,7 +172,7 @@ async function onComposedFrames(frames, find) {
   return results;
 }
 
-// --- what python -m web.bench calls ------------------------------------------------------------
+// --- what python -m bench calls ------------------------------------------------------------
 
 window.bench = {
   /**
@@ -207,10 +212,10 @@ window.bench = {
     return { backend: used, times, faces };
   },
 
-  /** Boxes Mien's face detector (`detectorUrl`, the page's code) finds in each composed frame. */
-  async mienFaces(backend, detectorUrl, frames) {
+  /** Boxes Mien's face detector (the page's code; `spec`: another detector) finds in each composed frame. */
+  async mienFaces(backend, spec, frames) {
     await useBackend(tf, backend);
-    const detector = await FaceDetector.load(tf, detectorUrl);
+    const detector = await loadDetector(spec);
     return onComposedFrames(frames, async (canvas) => (await detector.detect(await readPixels(canvas, pictureCopy)))
       .map((face) => face.box));
   },
@@ -219,9 +224,9 @@ window.bench = {
    * The live page's way (FaceFinder): each composed frame shown `repeats` times in a row, as a
    * still camera would; per frame, the boxes found each time.
    */
-  async mienLiveFaces(backend, detectorUrl, frames, repeats) {
+  async mienLiveFaces(backend, frames, repeats) {
     await useBackend(tf, backend);
-    const finder = new FaceFinder(await FaceDetector.load(tf, detectorUrl));
+    const finder = new FaceFinder(await loadDetector());
     return onComposedFrames(frames, async (canvas) => {
       const pixels = await readPixels(canvas, pictureCopy);
       finder.reset();

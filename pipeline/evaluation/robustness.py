@@ -8,9 +8,12 @@ expression readable to a person; the same faces get the same corruption every ti
 from __future__ import annotations
 
 import cv2
+import keras
 import numpy as np
 
-from pipeline.evaluate import predict, score
+from pipeline.evaluation.metrics import score
+from pipeline.model import predict
+from pipeline.training.adversarial import fgsm
 
 FGSM_STEPS = (1, 2, 4, 8)  # grey levels of the 0-255 pixels
 NOISE_SIGMA = 12.0  # grey levels
@@ -71,10 +74,6 @@ def corrupt(name: str, faces: np.ndarray) -> np.ndarray:
 
 def fgsm_faces(model, faces: np.ndarray, labels: np.ndarray, step: float, batch_size: int = 256) -> np.ndarray:
     """Each face moved one FGSM step of ``step`` grey levels against its true label (float32)."""
-    import keras
-
-    from pipeline.adversarial import fgsm
-
     moved = []
     targets = keras.utils.to_categorical(labels, model.output_shape[-1])
     for start in range(0, len(faces), batch_size):

@@ -9,7 +9,7 @@ from pipeline.data import DEFAULT_DATA
 from pipeline.expressions import DEFAULT_CLASSES
 
 ACTIVATIONS = ("relu", "elu")
-STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # where a run trains: pipeline.cluster
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # where a run trains: pipeline.training.cluster
 
 
 @dataclass
@@ -40,5 +40,5 @@ class TrainConfig:
     distill_weight: float = 0.7  # share of the loss given to the teachers' soft targets
     adversarial: float = 0.0  # weight of the loss on adversarially moved faces (0: off)
     adv_step: float = 2.0  # grey levels (of 0-255) of that move
-    strategy: str = "auto"  # where it trains: pipeline.cluster.STRATEGIES
+    strategy: str = "auto"  # where it trains: pipeline.training.cluster.STRATEGIES
     mixed_precision: bool = False  # float16 compute on GPUs, float32 variables

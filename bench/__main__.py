@@ -1,0 +1,47 @@
+"""python -m bench: Mien against the expression models people use in browsers, in the same
+headless Chromium. Each benchmark prints a table and writes its figures to a JSON file
+(docs/bench/); some also write their table into docs/model-card.md.
+
+    python -m bench speed       # the live page vs face-api live: ms per 640x480 frame, fps, long tasks
+    python -m bench frames      # what each way of reading a shown webcam frame costs
+    python -m bench accuracy    # Mien vs Human's and face-api's models on validation faces
+    python -m bench faces       # faces found by face width, Mien's way and face-api's
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench import accuracy, faces, frames, speed
+from web import REPO
+
+BENCHMARKS = {
+    "speed": (speed, "the live page vs face-api live: ms per frame, fps, long tasks"),
+    "frames": (frames, "what each way of reading a shown webcam frame costs"),
+    "accuracy": (accuracy, "Mien vs Human and face-api on validation faces"),
+    "faces": (faces, "detection rate by face width, Mien's finder and face-api's"),
+}
+WITH_A_MODEL = ("speed", "accuracy", "faces")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (module, summary) in BENCHMARKS.items():
+        command = commands.add_parser(name, help=summary, description=module.__doc__.split("\n\n")[0])
+        module.add_arguments(command)
+        if name in WITH_A_MODEL:
+            command.add_argument("--model-dir", type=Path, default=REPO / "static" / "model",
+                                 help="exported model (default: static/model)")
+        command.set_defaults(run=module.run)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The pictures the benchmarks (and the tests) compose their frames from: scikit-image's
+astronaut, one smiling face, and its photos without a face."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage import data
+
+ASTRONAUT_FACE = (177, 66, 95, 95)  # the face in scikit-image's astronaut (OpenCV's Haar box)
+ASTRONAUT_HEAD = (120, 10, 210, 220)  # her head with some hair and neck around it
+# scikit-image photos without a face in them: the backgrounds, and the pictures with no face.
+BACKGROUNDS = ("coffee", "rocket", "immunohistochemistry", "hubble_deep_field", "coins", "brick", "grass",
+               "gravel", "stereo_motorcycle", "colorwheel", "moon", "clock")
+
+
+def astronaut_bgr() -> np.ndarray:
+    """scikit-image's astronaut, 512x512 BGR."""
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def astronaut_frame() -> np.ndarray:
+    """The astronaut (one smiling face, about 90 px wide) in a 640x480 BGR webcam frame."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 64:576] = cv2.resize(astronaut_bgr(), (512, 480))
+    return frame
+
+
+def write_face_pictures(folder: Path) -> list[str]:
+    """The head to place (head.png) and the face-free backgrounds (640x480 PNGs) into ``folder``."""
+    x, y, width, height = ASTRONAUT_HEAD
+    cv2.imwrite(str(folder / "head.png"), astronaut_bgr()[y:y + height, x:x + width])
+    names = []
+    for name in BACKGROUNDS:
+        image = getattr(data, name)()
+        image = image[0] if isinstance(image, tuple) else image  # a stereo pair: its left image
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA))
+        names.append(f"{name}.png")
+    return names

@@ -1,0 +1,82 @@
+"""Faces and their expressions in a picture, as the page's worker finds them: the page's face
+finder, the crop the model's faces were cut with, and the expression model, all faces of a
+picture in one batch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.faces.crop import crop_face
+from pipeline.faces.finder import FaceDetector, FaceFinder, detect_everywhere
+from pipeline.model import face_crop, load_model
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # x, y, width, height in picture pixels
+    scores: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return max(self.scores, key=self.scores.get)
+
+    @property
+    def confidence(self) -> float:
+        return self.scores[self.label]
+
+
+@dataclass
+class Timing:
+    """Seconds spent finding and classifying faces, over how many pictures."""
+
+    frames: int = 0
+    detection: float = 0.0
+    classification: float = 0.0
+
+    def describe(self) -> str:
+        if not self.frames:
+            return ""
+        return (f"{self.frames} frame(s): detection {self.frames / max(self.detection, 1e-9):.0f} fps "
+                f"({1000 * self.detection / self.frames:.1f} ms), classification "
+                f"{self.frames / max(self.classification, 1e-9):.0f} fps "
+                f"({1000 * self.classification / self.frames:.1f} ms)")
+
+
+class ExpressionClassifier:
+    """A trained Mien model with the page's face finder: pictures in, faces with class scores out."""
+
+    def __init__(self, model_path: Path):
+        self.model, info = load_model(model_path)
+        self.class_names: list[str] = info["classes"]
+        self.geometry = face_crop(info)  # as the page reads it from the exported model's metadata
+        self.detector = FaceDetector()
+        self.timing = Timing()
+
+    def stream(self) -> FaceFinder:
+        """A FaceFinder for the frames of one video or camera, which follows their faces."""
+        return FaceFinder(self.detector)
+
+    def analyse(self, frame: np.ndarray, finder: FaceFinder | None = None) -> list[Face]:
+        """All faces in a BGR or grayscale picture, best first: a frame of a stream with its
+        ``finder`` (:meth:`stream`), a photo all over."""
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
+        started = time.perf_counter()
+        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
+        boxes = [box for box, _ in found]
+        detected = time.perf_counter()
+        faces = []
+        if boxes:
+            crops = np.stack([crop_face(gray, box, self.geometry) for box in boxes])
+            scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
+            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
+                     for box, row in zip(boxes, scores)]
+        self.timing.frames += 1
+        self.timing.detection += detected - started
+        self.timing.classification += time.perf_counter() - detected
+        return faces

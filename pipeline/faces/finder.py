@@ -1,0 +1,157 @@
+"""MediaPipe's BlazeFace, and how the page searches a picture with it, in Python.
+
+The page (``static/js/detector.js``) and this module are one design in two languages, with the
+same names: :class:`FaceDetector` shrinks a picture (or an area of it) into the detector's square
+input, runs it and decodes the anchors; :class:`FaceFinder` follows the faces of a camera or video
+frame after frame; :func:`detect_everywhere` searches a photo down to small faces. Every number
+they use (the detector's file and anchors, thresholds, tiles, the follow area and the tile-trust
+rule) comes from ``static/face-finder.json``, which both read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.faces.boxes import overlap
+from pipeline.faces.graph import GraphModel
+from web import REPO, vendored_file
+
+FINDER = json.loads((REPO / "static" / "face-finder.json").read_text())
+LIVE, PHOTO, TRUST = FINDER["live"], FINDER["photo"], FINDER["tile_trust"]
+
+
+def anchor_centres(detector: dict, input_size: int) -> np.ndarray:
+    """Anchor centres in input pixels, grid after grid, row by row, as the detector lays them out."""
+    centres = []
+    for grid in detector["anchors"]:
+        stride = grid["stride"]
+        cells = math.ceil(input_size / stride)
+        for row in range(cells):
+            for column in range(cells):
+                centres += [(stride * column + stride / 2, stride * row + stride / 2)] * grid["per_cell"]
+    return np.array(centres, np.float32)
+
+
+def strongest(candidates: list[tuple], max_faces: int) -> list[tuple]:
+    """The best-scoring (box, score) pairs, none overlapping a better one (non-maximum suppression)."""
+    kept = []
+    for box, score in sorted(candidates, key=lambda face: -face[1]):
+        if len(kept) == max_faces:
+            break
+        if all(overlap(box, other) < FINDER["iou_threshold"] for other, _ in kept):
+            kept.append((box, score))
+    return kept
+
+
+class FaceDetector:
+    """The page's BlazeFace (``detector``: a detector entry of face-finder.json, by default the
+    page's): boxes (x, y, width, height) of faces in RGB pictures."""
+
+    def __init__(self, detector: dict = FINDER["detector"]):
+        self.spec = detector
+        self.model = GraphModel(vendored_file("face-detector", detector["file"]))
+        self.input_size = self.model.input_size
+        self.anchors = anchor_centres(detector, self.input_size)
+
+    def detect(self, rgb: np.ndarray, area=None, min_score: float = FINDER["min_score"],
+               max_faces: int = FINDER["max_faces"]) -> list[tuple]:
+        """Faces in ``rgb`` (uint8 [H, W, 3]), or in its ``area`` (left, top, width, height):
+        [(box, score)] in picture pixels, best first."""
+        size = self.input_size
+        low, high = self.spec["input_range"]
+        left, top, width, height = area or (0, 0, rgb.shape[1], rgb.shape[0])
+        scale = size / max(width, height)
+        columns, rows = round(width * scale), round(height * scale)
+        region = rgb[round(top):round(top + height), round(left):round(left + width)]
+        shrunk = cv2.resize(region, (columns, rows), interpolation=cv2.INTER_AREA)  # as the page resamples
+        square = np.full((size, size, 3), (low + high) / 2, np.float32)  # mid-grey around the picture
+        square[:rows, :columns] = low + shrunk.astype(np.float32) * (high - low) / 255
+        output = np.asarray(self.model.run(square[None])).reshape(-1, self.spec["values_per_anchor"])
+        keep = output[:, 0] >= math.log(min_score / (1 - min_score))
+        faces = []
+        for row, (anchor_x, anchor_y) in zip(output[keep], self.anchors[keep]):
+            box_width, box_height = row[3] / scale, row[4] / scale
+            centre_x, centre_y = left + (anchor_x + row[1]) / scale, top + (anchor_y + row[2]) / scale
+            faces.append(((centre_x - box_width / 2, centre_y - box_height / 2, box_width, box_height),
+                          float(1 / (1 + math.exp(-row[0])))))
+        return strongest(faces, max_faces)
+
+
+def tile_starts(length: int, side: int, step: float) -> list[int]:
+    """Where tiles of ``side`` start along a ``length``, at most ``step`` apart, the last one at its end."""
+    count = max(1, math.ceil((length - side) / step) + 1)
+    return [0] if count == 1 else [round(index * (length - side) / (count - 1)) for index in range(count)]
+
+
+def trusted_in_tile(box, side: float) -> bool:
+    """Whether a tile of ``side`` is trusted with a face as wide as ``box`` (face-finder.json's tile_trust)."""
+    return TRUST["min"] * side <= box[2] <= TRUST["max"] * side
+
+
+def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
+    """Every face of a photo, as the page searches one: the detector over the whole picture, then
+    over layers of overlapping tiles (face-finder.json's photo tiles), each face thus seen whole and
+    large enough in one of them. [(box, score)] like FaceDetector.detect."""
+    height, width = rgb.shape[:2]
+    longer = max(width, height)
+    max_faces = PHOTO["max_faces"]
+    faces = detector.detect(rgb, max_faces=max_faces)
+    for share in PHOTO["tiles"]:
+        side = min(longer, max(detector.input_size, round(longer * share)))
+        step = side * PHOTO["tile_step"]
+        for top in tile_starts(height, side, step):
+            for left in tile_starts(width, side, step):
+                area = (left, top, min(side, width), min(side, height))
+                faces += [(box, score) for box, score in detector.detect(rgb, area, PHOTO["face_score"], max_faces)
+                          if trusted_in_tile(box, side)]
+    return strongest(faces, max_faces)
+
+
+class FaceFinder:
+    """The faces of a stream, frame after frame, small and distant ones included, as the live page
+    finds them: each frame, the detector over the whole frame, over an area around each small face
+    already found (seen large there: found again reliably), and over one tile of a sweep, where a
+    new small face is seen large enough to be found."""
+
+    def __init__(self, detector: FaceDetector):
+        self.detector = detector
+        self.reset()
+
+    def reset(self) -> None:
+        self.followed: list[tuple] = []
+        self.sweep = 0
+
+    @staticmethod
+    def tiles(width: int, height: int) -> list[tuple]:
+        """The tiles a sweep goes over: squares of a share of the picture's shorter side, which
+        overlap by more than a small face, so that each small face is whole in one of them."""
+        short = min(width, height)
+        side = round(short * LIVE["sweep_tile"])
+        step = side - LIVE["sweep_overlap"] * short
+        return [(left, top, min(side, width), min(side, height))
+                for top in tile_starts(height, side, step) for left in tile_starts(width, side, step)]
+
+    def find(self, rgb: np.ndarray) -> list[tuple]:
+        """The faces in this frame (uint8 RGB): [(box, score)] in picture pixels, best first."""
+        height, width = rgb.shape[:2]
+        faces = self.detector.detect(rgb)
+        for box, _ in self.followed:
+            side = min(LIVE["follow_area"] * max(box[2], box[3]), width, height)
+            left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
+            top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
+            faces += self.detector.detect(rgb, (left, top, side, side), max_faces=1)
+        tiles = self.tiles(width, height)
+        tile = tiles[self.sweep % len(tiles)]
+        self.sweep += 1
+        # A face new in a tile must be a clear one: once followed, it is seen large and found again
+        # with ease, and so would a false one be.
+        faces += [(box, score) for box, score in self.detector.detect(rgb, tile, min_score=LIVE["new_face_score"])
+                  if trusted_in_tile(box, tile[2])]
+        kept = strongest(faces, FINDER["max_faces"])
+        self.followed = [face for face in kept if face[0][2] < LIVE["follow_below"] * height]
+        return kept

@@ -1,0 +1,336 @@
+"""The component any page can use (/mien.js): its API and semantics, from our own origin and from a
+page of another site, packed for npm, bundled, and typed."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import pytest
+
+from bench.pictures import astronaut_bgr
+from tests.browser import analysis_worker, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def other_site(folder: Path):
+    """``folder`` served by a plain static server, reached as http://localhost:PORT: another site
+    than our server at 127.0.0.1, with no header of its own (no CORS, no isolation)."""
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def blank(browser, server):
+    """A page of our origin that loads nothing but what a test imports."""
+    page = browser.new_page()
+    page.goto(f"{server}/healthz")
+    yield page
+    page.close()
+
+
+def evaluate(page, script: str, arg=None):
+    """Run ``script`` (the body of an async function of ``arg``, with Mien imported) in ``page``."""
+    return page.evaluate(f"async (arg) => {{ const {{ Mien, DEFAULTS }} = await import('/mien.js'); {script} }}", arg)
+
+
+def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
+    result = evaluate(blank, """
+        const before = new Set(Object.getOwnPropertyNames(window));
+        const mien = await Mien.create();
+        const added = Object.getOwnPropertyNames(window).filter((name) => !before.has(name));
+        const answer = { defaults: DEFAULTS, classes: mien.classes, backend: mien.backend, model: mien.model, base: mien.base, added,
+                         tf: typeof tf };
+        mien.dispose();
+        return answer;""")
+    assert result["defaults"] == {"base": f"{server}/", "model": None, "backend": "auto", "smoothing": True, "frames": "auto"}
+    assert result["classes"] == ["angry", "happy", "neutral", "sad"] and result["model"] == f"{server}/models/model/"
+    assert result["backend"] == "wasm" and result["base"] == f"{server}/"  # SwiftShader's WebGL is passed over
+    assert result["added"] == [] and result["tf"] == "undefined"  # no global, and no network on this thread
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"model": "/models/nothing/"}, "The expression model at {server}/models/nothing/ could not be used (its metadata.json "
+                                    "answered 404). Faces are still found; export the model again on the server."),
+    ({"backend": "webgl", "base": "/nowhere/"}, "Mien's worker could not start"),
+])
+def test_create_rejects_with_the_pages_sentence(blank, server, options, message):
+    error = evaluate(blank, "try { await Mien.create(arg); return null; } catch (error) { return error.message; }", options)
+    assert error.startswith(message.format(server=server))
+
+
+def test_without_webassembly_create_says_so(blank):
+    error = evaluate(blank, """
+        delete globalThis.WebAssembly;
+        try { await Mien.create(); return null; } catch (error) { return error.message; }""")
+    assert error == "This browser has no WebAssembly, which Mien needs; use a current Chrome, Edge, Firefox or Safari."
+
+
+def test_watching_a_stream_gives_labelled_faces_that_keep_their_id_and_never_stops_the_callers_track(blank):
+    result = evaluate(blank, """
+        const mien = await Mien.create();
+        const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+        const results = [];
+        mien.addEventListener('result', ({ detail }) => results.push(detail));
+        await mien.watch(stream);
+        while (results.length < 20) await new Promise((resolve) => setTimeout(resolve, 50));
+        mien.stop();
+        const stopped = results.length;
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        const track = stream.getVideoTracks()[0].readyState;
+        mien.dispose();
+        return { results: results.slice(5, 20), after: results.length - stopped, track, frameSource: null };""")
+    faces = [result["faces"] for result in result["results"]]
+    assert all(len(found) == 1 for found in faces)
+    assert {found[0]["id"] for found in faces} == {faces[0][0]["id"]}  # the same person, the same id
+    face = faces[-1][0]
+    assert set(face) == {"id", "box", "label", "scores"} and face["label"] == "happy"
+    assert 200 < face["box"][0] + face["box"][2] / 2 < 380  # the source's own pixels, not mirrored
+    assert {r["source"] for r in result["results"]} == {"camera"} and all(r["width"] == 640 for r in result["results"])
+    assert result["after"] <= 1 and result["track"] == "live"  # stop() ends the analysis, never the caller's track
+
+
+def as_base64(path_or_bytes) -> str:
+    import base64
+
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    return base64.b64encode(data).decode()
+
+
+BLOB = "new Blob([Uint8Array.from(atob(arg), (c) => c.charCodeAt(0))])"  # the bytes a test passes in
+
+
+def test_watch_takes_a_video_element_before_it_plays_and_a_video_file(blank, tmp_path):
+    camera = evaluate(blank, """
+        const mien = await Mien.create();
+        const video = Object.assign(document.createElement('video'), { muted: true, playsInline: true });
+        video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+        const result = new Promise((resolve) => mien.addEventListener('result', ({ detail }) => resolve(detail), { once: true }));
+        await mien.watch(video);  // not playing yet
+        await video.play();
+        const { source, faces } = await result;
+        mien.dispose();
+        return { source, faces: faces.length };""")
+    assert camera == {"source": "camera", "faces": 1}
+    still = tmp_path / "still.png"
+    cv2.imwrite(str(still), cv2.resize(astronaut_bgr(), (320, 320)))
+    clip = tmp_path / "clip.webm"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-loop", "1", "-i", str(still), "-t", "3", "-r", "15",
+                    "-c:v", "libvpx", "-b:v", "400k", str(clip)], check=True)
+    file = evaluate(blank, f"""
+        const mien = await Mien.create();
+        const video = Object.assign(document.createElement('video'), {{ muted: true, loop: true, src: URL.createObjectURL({BLOB}) }});
+        const result = new Promise((resolve) => mien.addEventListener('result', ({{ detail }}) => resolve(detail), {{ once: true }}));
+        const watching = mien.watch(video);  // before the file has even loaded
+        await video.play();
+        await watching;
+        const {{ source, faces, width }} = await result;
+        mien.dispose();
+        return {{ source, faces: faces.map((face) => face.label), width }};""", as_base64(clip))
+    assert file == {"source": "video", "faces": ["happy"], "width": 320}
+
+
+def test_watch_rejects_with_a_sentence_what_it_cannot_watch(blank):
+    errors = evaluate(blank, """
+        const mien = await Mien.create({ model: null });
+        const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+        stream.getTracks().forEach((track) => track.stop());
+        const messages = [];
+        for (const source of ['a picture', stream]) {
+            try { await mien.watch(source); } catch (error) { messages.push(error.message); }
+        }
+        mien.dispose();
+        return messages;""")
+    assert errors == ["Mien can watch a MediaStream or a <video> element; give one of them.",
+                      "This stream has no live video track; give the stream of a camera that runs."]
+
+
+def test_an_unplugged_camera_while_watching_is_an_error_event(blank):
+    error = evaluate(blank, """
+        const mien = await Mien.create({ model: null });
+        const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+        const failed = new Promise((resolve) => mien.addEventListener('error', ({ detail }) => resolve(detail), { once: true }));
+        await mien.watch(stream);
+        stream.getVideoTracks()[0].dispatchEvent(new Event('ended'));  // as when the camera is unplugged
+        const detail = await failed;
+        mien.dispose();
+        return detail;""")
+    assert error["topic"] == "camera" and error["message"].startswith("The camera or video ended")
+
+
+def test_analyse_gives_every_face_of_a_picture_at_full_resolution_and_dispatches_nothing(blank, tmp_path):
+    from tests.datasets import group_photo
+
+    photo, truth = group_photo()
+    ok, encoded = cv2.imencode(".png", photo)
+    result = evaluate(blank, f"""
+        const mien = await Mien.create();
+        let events = 0;
+        mien.addEventListener('result', () => {{ events += 1; }});
+        const analysis = await mien.analyse({BLOB});
+        mien.dispose();
+        return {{ ...analysis, events }};""", as_base64(encoded.tobytes()))
+    assert (result["width"], result["height"], result["events"]) == (1600, 1200, 0)
+    assert len(result["faces"]) == len(truth) and result["ms"] > 0
+    assert sorted(face["id"] for face in result["faces"]) == list(range(1, len(truth) + 1))
+
+
+def test_smoothing_is_an_option(blank):
+    """A face that jumps 30 px: smoothed (the default), its box goes half the way in the next frame;
+    unsmoothed, all of it."""
+    ok, png = cv2.imencode(".png", astronaut_bgr())
+    moves = evaluate(blank, f"""
+        const face = await createImageBitmap({BLOB});
+        const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+        const moves = {{}};
+        for (const smoothing of [true, false]) {{
+            const canvas = Object.assign(document.createElement('canvas'), {{ width: 640, height: 480 }});
+            const context = canvas.getContext('2d');
+            let x = 80;
+            const paint = setInterval(() => {{
+                context.fillStyle = '#5a5a5a';
+                context.fillRect(0, 0, 640, 480);
+                context.drawImage(face, x, 0, 480, 480);
+            }}, 20);
+            const mien = await Mien.create({{ model: null, smoothing }});
+            const boxes = [];
+            mien.addEventListener('result', ({{ detail }}) => {{ if (detail.faces.length) boxes.push(detail.faces[0].box[0]); }});
+            await mien.watch(canvas.captureStream(30));
+            while (boxes.length < 15) await sleep(20);
+            const before = boxes.at(-1);
+            const seen = boxes.length;
+            x += 30;
+            while (!boxes.slice(seen).some((left) => Math.abs(left - before) > 3)) await sleep(10);
+            moves[smoothing] = (boxes.slice(seen).find((left) => Math.abs(left - before) > 3) - before) / 30;
+            clearInterval(paint);
+            mien.dispose();
+        }}
+        return moves;""", as_base64(png.tobytes()))
+    assert moves["true"] == pytest.approx(0.5, abs=0.2) and moves["false"] == pytest.approx(1, abs=0.15)
+
+
+def test_an_example_page_on_another_site_watches_and_analyses_with_mien_from_ours(playwright, clips, server, tmp_path):
+    from bench.browser import camera_flags, chromium
+
+    page_text = (REPO / "examples" / "index.html").read_text().replace("http://127.0.0.1:5000", server)
+    (tmp_path / "index.html").write_text(page_text)
+    cv2.imwrite(str(tmp_path / "photo.jpg"), astronaut_bgr())
+    with other_site(tmp_path) as site, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{site}/index.html")
+        assert not page.evaluate("crossOriginIsolated")  # a page without any special header
+        page.wait_for_function("() => document.querySelector('#faces li')?.textContent.includes('happy')", timeout=90_000)
+        page.wait_for_function("() => document.querySelector('#photo-faces li')", timeout=60_000)
+        assert page.text_content("#photo-faces li").startswith("face 1: happy at ")
+        assert errors == []
+
+
+def test_model_and_backend_switch_while_watching_without_a_leak(blank):
+    evaluate(blank, """
+        window.mien = await Mien.create();
+        window.seen = [];
+        window.mien.addEventListener('result', ({ detail }) => window.seen.push(Object.keys(detail.faces[0]?.scores ?? {}).length));
+        await window.mien.watch(await navigator.mediaDevices.getUserMedia({ video: true }));
+        while (window.seen.length < 10) await new Promise((resolve) => setTimeout(resolve, 50));""")
+    worker = analysis_worker(blank)
+    before = worker.evaluate("() => tf.memory().numTensors")
+    switched = evaluate(blank, """
+        const { mien } = window;
+        await mien.setBackend('cpu');
+        const cpu = mien.backend;
+        await mien.setModel('/models/model-7/');
+        const seven = mien.classes.length;
+        await mien.setBackend('wasm');
+        await mien.setModel('/models/model/');
+        const count = window.seen.length;
+        while (window.seen.length < count + 10) await new Promise((resolve) => setTimeout(resolve, 50));
+        return { cpu, seven, backend: mien.backend, last: window.seen.at(-1) };""")
+    assert switched == {"cpu": "cpu", "seven": 7, "backend": "wasm", "last": 4}
+    assert worker.evaluate("() => tf.memory().numTensors") == before
+    blank.evaluate("() => window.mien.dispose()")
+
+
+def test_the_custom_element_shows_the_camera_with_boxes_and_dispatches_results(blank):
+    result = blank.evaluate("""async () => {
+        await import('/mien-camera.js');
+        const element = document.createElement('mien-camera');
+        const result = new Promise((resolve) => document.body.addEventListener('result', ({ detail }) => {
+            if (detail.faces.length) resolve(detail);
+        }));
+        document.body.append(element);
+        const { faces } = await result;
+        const canvas = element.shadowRoot.querySelector('canvas');
+        const painted = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.some((value) => value > 0);
+        element.remove();
+        return { label: faces[0].label, painted, playing: !element.shadowRoot.querySelector('video').paused };
+    }""")
+    assert result == {"label": "happy", "painted": True, "playing": True}
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory):
+    """The npm package, with the default model, installed into a fresh project as a user would."""
+    from web.package import main as package
+
+    folder = tmp_path_factory.mktemp("project")
+    tarball = package(["--with-model", "--out", str(folder)])
+    (folder / "package.json").write_text(json.dumps({"name": "example", "private": True, "type": "module"}))
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)], cwd=folder, check=True)
+    return folder
+
+
+def test_the_package_has_an_exports_map_and_types_that_typescript_checks(packed):
+    manifest = json.loads((packed / "node_modules" / "mien" / "package.json").read_text())
+    assert manifest["exports"]["."] == {"types": "./mien.d.ts", "default": "./mien.js"}
+    assert (packed / "node_modules" / "mien" / "models" / "model" / "model.json").exists()
+    shutil.copy(REPO / "tests" / "example.ts", packed / "example.ts")
+    checked = subprocess.run([REPO / "node_modules" / ".bin" / "tsc", "--noEmit", "--strict", "--target", "es2022",
+                              "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom",
+                              "example.ts"], cwd=packed, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    (packed / "wrong.ts").write_text("import { Mien } from 'mien';\nconst mien = await Mien.create({ backend: 'gpu' });\n")
+    wrong = subprocess.run([REPO / "node_modules" / ".bin" / "tsc", "--noEmit", "--strict", "--target", "es2022",
+                            "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom", "wrong.ts"],
+                           cwd=packed, capture_output=True, text=True)
+    assert wrong.returncode != 0 and '"gpu"' in wrong.stdout  # the types do catch a wrong option
+
+
+def test_an_example_bundled_by_esbuild_from_the_package_runs_worker_and_all(packed, browser, tmp_path):
+    public = tmp_path / "public"
+    public.mkdir()
+    (packed / "main.js").write_text((REPO / "tests" / "example-bundled.js").read_text())
+    subprocess.run([REPO / "node_modules" / ".bin" / "esbuild", "main.js", "--bundle", "--format=esm",
+                    f"--outfile={public / 'app.js'}"], cwd=packed, check=True, capture_output=True)
+    installed = packed / "node_modules" / "mien"
+    for folder in ("static", "vendor", "models"):  # the package's files, where the bundle's `base` says
+        shutil.copytree(installed / folder, public / "mien" / folder)
+    (public / "index.html").write_text('<!doctype html><meta charset="utf-8"><title>Bundled</title><ul id="faces"></ul>'
+                                       '<script type="module" src="app.js"></script>')
+    with other_site(public) as site:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{site}/index.html")
+        page.wait_for_function("() => document.querySelector('#faces li')?.textContent === 'happy'", timeout=90_000)
+        assert errors == []
+        page.close()
