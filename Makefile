@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test train export bench bench-accuracy package install install-dev system-packages npm clean
+.PHONY: serve test train export bench bench-gpu bench-accuracy package install install-dev system-packages npm clean
 
 serve: $(VENV)/.installed vendor/packages.json
 	$(BIN)/python -m web
@@ -26,6 +26,10 @@ export: $(VENV)/.installed-dev node_modules/.installed
 
 bench: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m bench speed
+
+# The same on this machine's NVIDIA GPU (WebGL and WebGPU): docs/bench/speed-gpu.json.
+bench-gpu: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
+	$(BIN)/python -m bench speed --gpu
 
 bench-accuracy: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m bench accuracy

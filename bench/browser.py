@@ -11,13 +11,16 @@ from pathlib import Path
 import cv2
 
 CHROMIUM = "/usr/bin/chromium"
-# Headless as root, no background traffic, WebGL through SwiftShader (a software renderer) when
-# the machine has no GPU. Playwright never downloads a browser: it drives this one.
+# Headless as root, no background traffic. Playwright never downloads a browser: it drives this one.
 FLAGS = [
     "--headless=new", "--no-sandbox", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+    "--disable-component-update", "--disable-sync", "--disable-quic", "--ignore-gpu-blocklist",
 ]
+# WebGL through SwiftShader (a software renderer), for machines without a GPU.
+SOFTWARE_GPU_FLAGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+# The machine's GPU on Linux with NVIDIA's driver, headless: ANGLE over Vulkan for WebGL, and WebGPU.
+GPU_FLAGS = ["--enable-gpu", "--use-angle=vulkan", "--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan",
+             "--enable-unsafe-webgpu", "--disable-vulkan-surface"]
 
 
 def write_camera_clip(path: Path, frame_bgr) -> Path:
@@ -40,12 +43,14 @@ def camera_flags(clip: Path | None, allow: bool = True) -> list[str]:
 
 
 @contextmanager
-def chromium(playwright, *extra_flags: str):
+def chromium(playwright, *extra_flags: str, gpu: bool = False):
     """A Chromium launched by ``playwright`` (Playwright's sync API allows one instance per
-    thread, so callers share theirs) with our flags and ``extra_flags``."""
+    thread, so callers share theirs) with our flags and ``extra_flags``; WebGL in software, unless
+    ``gpu`` (then ``extra_flags`` bring GPU_FLAGS)."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"Chromium is not installed at {CHROMIUM}; install Debian's chromium package.")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *extra_flags])
+    flags = [*FLAGS, *([] if gpu else SOFTWARE_GPU_FLAGS), *extra_flags]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
     try:
         yield browser
     finally:

@@ -28,6 +28,19 @@ def astronaut_frame() -> np.ndarray:
     return frame
 
 
+def face_frame(face_width: int) -> np.ndarray:
+    """The astronaut's head scaled so that her face is ``face_width`` px wide, in the middle of a
+    640x480 BGR webcam frame of grey."""
+    x, y, width, height = ASTRONAUT_HEAD
+    scale = face_width / ASTRONAUT_FACE[2]
+    head = cv2.resize(astronaut_bgr()[y:y + height, x:x + width], (round(width * scale), round(height * scale)),
+                      interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    top, left = (480 - head.shape[0]) // 2, (640 - head.shape[1]) // 2
+    frame[top:top + head.shape[0], left:left + head.shape[1]] = head
+    return frame
+
+
 def write_face_pictures(folder: Path) -> list[str]:
     """The head to place (head.png) and the face-free backgrounds (640x480 PNGs) into ``folder``."""
     x, y, width, height = ASTRONAUT_HEAD

@@ -2,9 +2,9 @@
 // page, on the visitor's own device. The README's "Use Mien in your page" has the full story.
 
 /** A TF.js backend: 'auto' lets Mien choose (WebGL on a real GPU, else WebAssembly). */
-export type Backend = 'auto' | 'webgl' | 'wasm' | 'cpu';
+export type Backend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
-export declare const BACKENDS: readonly ['webgl', 'wasm', 'cpu'];
+export declare const BACKENDS: readonly ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export interface MienOptions {
   /** Where mien.js's folder is served (its static/, vendor/ and models/). Default: mien.js's own folder. */
@@ -71,7 +71,7 @@ export declare class Mien extends EventTarget {
   readonly base: string;
   /** The expression model's class names, in output order; null when finding faces only. */
   readonly classes: string[] | null;
-  readonly backend: 'webgl' | 'wasm' | 'cpu';
+  readonly backend: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
   /** The backend in words: the GPU's name, or WebAssembly's features. */
   readonly backendDescription: string;
   /** Why this backend, where it is not the one asked for (or a software GPU was passed over); else null. */

@@ -25,10 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 @contextmanager
 def other_site(folder: Path):
     """``folder`` served by a plain static server, reached as http://localhost:PORT: another site
-    than our server at 127.0.0.1, with no header of its own (no CORS, no isolation)."""
+    than our server at 127.0.0.1, with no header of its own but CORS (no isolation)."""
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def end_headers(self):  # what any CDN sends, so that Mien's worker may fetch from it
+            self.send_header("Access-Control-Allow-Origin", "*")
+            super().end_headers()
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -75,6 +79,17 @@ def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
 def test_create_rejects_with_the_pages_sentence(blank, server, options, message):
     error = evaluate(blank, "try { await Mien.create(arg); return null; } catch (error) { return error.message; }", options)
     assert error.startswith(message.format(server=server))
+
+
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(blank, tmp_path):
+    shutil.copytree(REPO / "static" / "model", tmp_path / "model")
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    (tmp_path / "model" / "metadata.json").write_text(json.dumps({**metadata, "classes": ["angry", "happy", "neutral", "sad", "extra"]}))
+    with other_site(tmp_path) as site:
+        error = evaluate(blank, "try { await Mien.create({ model: arg }); return null; } catch (error) { return [error.message, error.topic]; }",
+                         f"{site}/model/")
+    assert error == [f"The expression model at {site}/model/ could not be used (its metadata.json names 5 classes for its 4 "
+                     "outputs). Faces are still found; export the model again on the server.", "model"]
 
 
 def test_without_webassembly_create_says_so(blank):
@@ -194,8 +209,9 @@ def test_analyse_gives_every_face_of_a_picture_at_full_resolution_and_dispatches
 
 
 def test_smoothing_is_an_option(blank):
-    """A face that jumps 30 px: smoothed (the default), its box goes half the way in the next frame;
-    unsmoothed, all of it."""
+    """A face that jumps 40 px: smoothed (the default), its box goes half the way in the next frame;
+    unsmoothed, all of it. (Boxes jitter by a few pixels from frame to frame: moves under 12 px are
+    not counted.)"""
     ok, png = cv2.imencode(".png", astronaut_bgr())
     moves = evaluate(blank, f"""
         const face = await createImageBitmap({BLOB});
@@ -217,14 +233,14 @@ def test_smoothing_is_an_option(blank):
             while (boxes.length < 15) await sleep(20);
             const before = boxes.at(-1);
             const seen = boxes.length;
-            x += 30;
-            while (!boxes.slice(seen).some((left) => Math.abs(left - before) > 3)) await sleep(10);
-            moves[smoothing] = (boxes.slice(seen).find((left) => Math.abs(left - before) > 3) - before) / 30;
+            x += 40;
+            while (!boxes.slice(seen).some((left) => Math.abs(left - before) > 12)) await sleep(10);
+            moves[smoothing] = (boxes.slice(seen).find((left) => Math.abs(left - before) > 12) - before) / 40;
             clearInterval(paint);
             mien.dispose();
         }}
         return moves;""", as_base64(png.tobytes()))
-    assert moves["true"] == pytest.approx(0.5, abs=0.2) and moves["false"] == pytest.approx(1, abs=0.15)
+    assert 0.3 <= moves["true"] <= 0.7 and 0.8 <= moves["false"] <= 1.2
 
 
 def test_an_example_page_on_another_site_watches_and_analyses_with_mien_from_ours(playwright, clips, server, tmp_path):

@@ -77,9 +77,10 @@ def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(keras.Model, "save", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match=r"^Cannot write .*model.keras \(disk full\); the previous file is kept\."):
         save_model(model, path, {"version": 2})
     assert read_info(path) == {"version": 1}
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["model.keras"]  # nothing half-written left
 
 
 def test_model_files_that_are_missing_broken_or_foreign_are_clear_errors(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import time
 from pathlib import Path
@@ -385,3 +386,60 @@ def test_the_page_passes_axe_cores_wcag_2_a_and_aa_checks(browser, server):
     })).violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)""")
     assert violations == [] and errors == []
     context.close()
+
+
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused_and_said(playwright, clips, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(REPO / "static" / "model", model)
+    metadata = json.loads((model / "metadata.json").read_text())
+    (model / "metadata.json").write_text(json.dumps({**metadata, "classes": ["angry", "happy", "neutral"]}))
+    with serving("--model-dir", str(model)) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
+        page, _, _ = open_page(browser, url)
+        assert message(page, "model") == (
+            f"No expression model is installed on this server: The model in {model} names 3 classes for its 4 outputs, "
+            "so its scores would be read under the wrong names; export it again. Faces are still found.")
+        start_camera(page)
+        (face,) = wait_for_faces(page)
+        assert face["label"] is None  # no label under a wrong name
+
+
+def test_a_broken_sibling_model_is_left_out_with_a_sentence_and_the_rest_works(playwright, clips, tmp_path):
+    shutil.copytree(REPO / "static" / "model", tmp_path / "model")
+    odd = tmp_path / "model-odd"
+    shutil.copytree(REPO / "static" / "model", odd)
+    metadata = json.loads((odd / "metadata.json").read_text())
+    (odd / "metadata.json").write_text(json.dumps({**metadata, "classes": "angry,happy,neutral,sad"}))
+    with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
+        page, _, _ = open_page(browser, url)
+        assert message(page, "left-out-model-odd") == (
+            f"The model model-odd is left out: The metadata.json in {odd} gives no list of class names; export the model again.")
+        start_camera(page)
+        assert wait_for_faces(page)[0]["label"] == "happy"  # the default model runs
+
+
+def test_a_file_that_is_no_image_after_a_photo_clears_that_photos_faces(page, tmp_path):
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_function("() => window.mien.state.faces.length === 1")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image")
+    page.set_input_files("#photo-input", str(notes))
+    assert message(page, "photo").startswith("notes.png is not an image")
+    assert state(page)["faces"] == [] and not page.is_visible("#photo")
+    assert page.evaluate("() => document.querySelector('#overlay').getContext('2d').getImageData(0, 0, 640, 480).data.every((v) => v === 0)")
+
+
+def test_webgpu_is_offered_forced_by_the_address_and_never_chosen_on_a_software_adapter(playwright, clips, server):
+    """Headless Chromium here has WebGPU only on SwiftShader, a software adapter: the page takes it
+    when asked (?backend=webgpu) and finds faces with it, but never chooses it by itself."""
+    with chromium(playwright, "--enable-unsafe-webgpu", *camera_flags(clips["astronaut"])) as browser:
+        page, _, errors = open_page(browser, f"{server}/?backend=webgpu")
+        assert state(page)["backend"] == "webgpu" and analysis_worker(page).evaluate("() => tf.getBackend()") == "webgpu"
+        assert page.text_content("#backend-name") == "WebGPU · software adapter, no graphics card"
+        start_camera(page)
+        assert wait_for_faces(page, timeout=120_000)[0]["label"] == "happy"
+        page.close()
+        page, _, _ = open_page(browser, server)
+        assert state(page)["backend"] == "wasm"
+        assert errors == []

@@ -29,6 +29,7 @@ DETECTOR_FILE = Path(json.loads((REPO / "static" / "face-finder.json").read_text
 # URL folder under /vendor/ -> (folder inside the npm package, under vendor/, the files served from it).
 VENDOR_FILES = {
     "tfjs": ("@tensorflow/tfjs/dist", ("tf.es2017.min.js",)),  # the ES5 build evaluates strings: CSP forbids that
+    "tfjs-backend-webgpu": ("@tensorflow/tfjs-backend-webgpu/dist", ("tf-backend-webgpu.es2017.min.js",)),
     "tfjs-backend-wasm": ("@tensorflow/tfjs-backend-wasm/dist", (
         "tf-backend-wasm.es2017.min.js",
         "tfjs-backend-wasm.wasm",

@@ -28,7 +28,7 @@ from web.vendor import package_of
 
 STATIC = REPO / "static"
 ENTRY_POINTS = ("mien.js", "mien-camera.js", "static/js/analysis-worker.js")  # the worker is started by URL
-COMPONENT_VENDOR = ("tfjs", "tfjs-backend-wasm", "face-detector")  # what the worker loads
+COMPONENT_VENDOR = ("tfjs", "tfjs-backend-webgpu", "tfjs-backend-wasm", "face-detector")  # what the worker loads
 DATA_FILES = ("static/face-finder.json",)  # fetched by the modules, not imported
 IMPORT = re.compile(r"""(?:^|\n)\s*(?:import|export)\b[^'"]*?['"](\.{1,2}/[^'"]+)['"]""")
 DIST = REPO / "dist"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -48,6 +48,15 @@ def strongest(candidates: list[tuple], max_faces: int) -> list[tuple]:
     return kept
 
 
+class Search(NamedTuple):
+    """One search of a picture: an area of it (None: all of it), and what counts as a face there."""
+
+    area: tuple | None = None
+    min_score: float = FINDER["min_score"]
+    max_faces: int = FINDER["max_faces"]
+    tile: float | None = None  # a tile's side, whose trust rule applies
+
+
 class FaceDetector:
     """The page's BlazeFace (``detector``: a detector entry of face-finder.json, by default the
     page's): boxes (x, y, width, height) of faces in RGB pictures."""
@@ -62,16 +71,30 @@ class FaceDetector:
                max_faces: int = FINDER["max_faces"]) -> list[tuple]:
         """Faces in ``rgb`` (uint8 [H, W, 3]), or in its ``area`` (left, top, width, height):
         [(box, score)] in picture pixels, best first."""
+        return self.detect_all(rgb, [Search(area, min_score, max_faces)])[0]
+
+    def detect_all(self, rgb: np.ndarray, searches: list[Search]) -> list[list[tuple]]:
+        """Several searches of one picture in one inference, as the page batches them: detect's
+        answer for each."""
         size = self.input_size
         low, high = self.spec["input_range"]
-        left, top, width, height = area or (0, 0, rgb.shape[1], rgb.shape[0])
-        scale = size / max(width, height)
-        columns, rows = round(width * scale), round(height * scale)
-        region = rgb[round(top):round(top + height), round(left):round(left + width)]
-        shrunk = cv2.resize(region, (columns, rows), interpolation=cv2.INTER_AREA)  # as the page resamples
-        square = np.full((size, size, 3), (low + high) / 2, np.float32)  # mid-grey around the picture
-        square[:rows, :columns] = low + shrunk.astype(np.float32) * (high - low) / 255
-        output = np.asarray(self.model.run(square[None])).reshape(-1, self.spec["values_per_anchor"])
+        batch = np.full((len(searches), size, size, 3), (low + high) / 2, np.float32)  # mid-grey around each area
+        scales = []
+        for index, search in enumerate(searches):
+            left, top, width, height = search.area or (0, 0, rgb.shape[1], rgb.shape[0])
+            scale = size / max(width, height)
+            columns, rows = round(width * scale), round(height * scale)
+            region = rgb[round(top):round(top + height), round(left):round(left + width)]
+            shrunk = cv2.resize(region, (columns, rows), interpolation=cv2.INTER_AREA)  # as the page resamples
+            batch[index, :rows, :columns] = low + shrunk.astype(np.float32) * (high - low) / 255
+            scales.append(scale)
+        outputs = np.asarray(self.model.run(batch)).reshape(len(searches), -1, self.spec["values_per_anchor"])
+        return [strongest(self.decode(output, scale, search.area, search.min_score), search.max_faces)
+                for output, scale, search in zip(outputs, scales, searches)]
+
+    def decode(self, output: np.ndarray, scale: float, area, min_score: float) -> list[tuple]:
+        """The faces one picture's rows of the output name: [(box, score)] above ``min_score``."""
+        left, top = area[:2] if area else (0, 0)
         keep = output[:, 0] >= math.log(min_score / (1 - min_score))
         faces = []
         for row, (anchor_x, anchor_y) in zip(output[keep], self.anchors[keep]):
@@ -79,7 +102,7 @@ class FaceDetector:
             centre_x, centre_y = left + (anchor_x + row[1]) / scale, top + (anchor_y + row[2]) / scale
             faces.append(((centre_x - box_width / 2, centre_y - box_height / 2, box_width, box_height),
                           float(1 / (1 + math.exp(-row[0])))))
-        return strongest(faces, max_faces)
+        return faces
 
 
 def tile_starts(length: int, side: int, step: float) -> list[int]:
@@ -96,20 +119,21 @@ def trusted_in_tile(box, side: float) -> bool:
 def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
     """Every face of a photo, as the page searches one: the detector over the whole picture, then
     over layers of overlapping tiles (face-finder.json's photo tiles), each face thus seen whole and
-    large enough in one of them. [(box, score)] like FaceDetector.detect."""
+    large enough in one of them, a batch of areas at a time. [(box, score)] like FaceDetector.detect."""
     height, width = rgb.shape[:2]
     longer = max(width, height)
-    max_faces = PHOTO["max_faces"]
-    faces = detector.detect(rgb, max_faces=max_faces)
+    searches = [Search(max_faces=PHOTO["max_faces"])]
     for share in PHOTO["tiles"]:
         side = min(longer, max(detector.input_size, round(longer * share)))
         step = side * PHOTO["tile_step"]
-        for top in tile_starts(height, side, step):
-            for left in tile_starts(width, side, step):
-                area = (left, top, min(side, width), min(side, height))
-                faces += [(box, score) for box, score in detector.detect(rgb, area, PHOTO["face_score"], max_faces)
-                          if trusted_in_tile(box, side)]
-    return strongest(faces, max_faces)
+        searches += [Search((left, top, min(side, width), min(side, height)), PHOTO["face_score"], PHOTO["max_faces"], side)
+                     for top in tile_starts(height, side, step) for left in tile_starts(width, side, step)]
+    faces = []
+    for start in range(0, len(searches), PHOTO["batch"]):
+        some = searches[start:start + PHOTO["batch"]]
+        for search, found in zip(some, detector.detect_all(rgb, some)):
+            faces += [face for face in found if search.tile is None or trusted_in_tile(face[0], search.tile)]
+    return strongest(faces, PHOTO["max_faces"])
 
 
 class FaceFinder:
@@ -137,21 +161,23 @@ class FaceFinder:
                 for top in tile_starts(height, side, step) for left in tile_starts(width, side, step)]
 
     def find(self, rgb: np.ndarray) -> list[tuple]:
-        """The faces in this frame (uint8 RGB): [(box, score)] in picture pixels, best first."""
+        """The faces in this frame (uint8 RGB): [(box, score)] in picture pixels, best first. The
+        whole picture, the areas around followed faces and the sweep's tile in one inference."""
         height, width = rgb.shape[:2]
-        faces = self.detector.detect(rgb)
+        around = []
         for box, _ in self.followed:
             side = min(LIVE["follow_area"] * max(box[2], box[3]), width, height)
             left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
             top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
-            faces += self.detector.detect(rgb, (left, top, side, side), max_faces=1)
+            around.append(Search((left, top, side, side), max_faces=1))
         tiles = self.tiles(width, height)
         tile = tiles[self.sweep % len(tiles)]
         self.sweep += 1
+        whole, *rest, in_tile = self.detector.detect_all(rgb, [Search(), *around, Search(tile, LIVE["new_face_score"])])
         # A face new in a tile must be a clear one: once followed, it is seen large and found again
         # with ease, and so would a false one be.
-        faces += [(box, score) for box, score in self.detector.detect(rgb, tile, min_score=LIVE["new_face_score"])
-                  if trusted_in_tile(box, tile[2])]
+        faces = [*whole, *(face for found in rest for face in found),
+                 *(face for face in in_tile if trusted_in_tile(face[0], tile[2]))]
         kept = strongest(faces, FINDER["max_faces"])
         self.followed = [face for face in kept if face[0][2] < LIVE["follow_below"] * height]
         return kept

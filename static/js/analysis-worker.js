@@ -10,6 +10,7 @@
 
 import '../../vendor/tfjs/tf.es2017.min.js';
 import '../../vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
+import '../../vendor/tfjs-backend-webgpu/tf-backend-webgpu.es2017.min.js';
 import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
@@ -82,7 +83,7 @@ async function loadExpressionModel(url) {
  * default the one in use); resolves to what the page shows.
  */
 async function useBackend(requested, url = modelUrl) {
-  const { name, note } = await chooseBackend(tf, requested, renderer);
+  const { name, note } = await chooseBackend(tf, requested, renderer, timeDetector);
   watchContextLoss(tf, () => exclusive(async () => {
     const switched = await useBackend('wasm');
     self.postMessage({
@@ -93,6 +94,25 @@ async function useBackend(requested, url = modelUrl) {
   const detectorProblem = await loadDetector(); // models live on their backend: load them again
   const model = await loadExpressionModel(url);
   return { name, note, description: await describeBackend(tf, renderer), ...model, problem: detectorProblem ?? model.problem };
+}
+
+/** Milliseconds of one batch of three detector inputs on the current backend (to choose one by). */
+async function timeDetector() {
+  const candidate = await FaceDetector.load(tf, await loadFinder());
+  const input = tf.zeros([3, candidate.inputSize, candidate.inputSize, 3]);
+  const run = async () => {
+    const outputs = candidate.model.execute(input);
+    await (Array.isArray(outputs) ? outputs[0] : outputs).data();
+    tf.dispose(outputs);
+  };
+  await run(); // the first runs compile the GPU's programs
+  await run();
+  const started = performance.now();
+  for (let i = 0; i < 5; i += 1) await run();
+  const ms = (performance.now() - started) / 5;
+  tf.dispose(input);
+  candidate.dispose();
+  return ms;
 }
 
 // --- analysis -----------------------------------------------------------------------------------
@@ -115,11 +135,25 @@ async function analyse(picture, { live }) {
   if (!detector) throw new Error('The face detector is not loaded.');
   const started = performance.now();
   const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
+  const read = performance.now();
   const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
-  const scores = expressionModel ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
-  const found = boxes.map((face, index) => ({ id: index + 1, box: face.box, scores: scores[index] && Array.from(scores[index]) }));
-  const faces = (live ? tracker.update(found) : found).map(describeFace);
-  return { faces, width: pixels.width, height: pixels.height, ms: performance.now() - started };
+  const found = performance.now();
+  const scores = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
+  const classified = performance.now();
+  const scored = boxes.map((face, index) => ({ id: index + 1, box: face.box, scores: scores[index] && Array.from(scores[index]) }));
+  const faces = (live ? tracker.update(scored) : scored).map(describeFace);
+  const finished = performance.now();
+  // Where the time went (ms): reading the picture; the detector's inputs (resizing the areas it
+  // searches) and its runs with their read-backs; the face crops and the classifier's run.
+  const stages = {
+    read: read - started,
+    detectorInput: live ? detector.timing.prepare : null,
+    detector: found - read - (live ? detector.timing.prepare : 0),
+    crops: boxes.length && expressionModel ? expressionModel.timing.prepare : 0,
+    classifier: boxes.length && expressionModel ? expressionModel.timing.run : 0,
+    rest: finished - classified,
+  };
+  return { faces, width: pixels.width, height: pixels.height, ms: finished - started, stages };
 }
 
 /** One watched frame analysed: the result with the stream's running speed figures. */

@@ -1,9 +1,10 @@
-// Choosing the TF.js backend: WebGL on a real GPU; WebAssembly (SIMD, threaded when the page is
-// cross-origin isolated) when WebGL is missing, fails or is a software renderer; plain JS last.
-// The page reads the renderer (webglRenderer), where the browser's settings about WebGL apply;
-// the analysis worker, where TF.js runs, chooses with it.
+// Choosing the TF.js backend: on a real GPU, WebGL or WebGPU, whichever runs Mien's networks
+// faster there; WebAssembly (SIMD, threaded when the page is cross-origin isolated) when the GPU
+// is missing, fails or is a software renderer; plain JS last. The page reads the WebGL renderer
+// (webglRenderer), where the browser's settings about WebGL apply; the analysis worker, where
+// TF.js runs, chooses with it and with the WebGPU adapter it sees.
 
-export const BACKENDS = ['webgl', 'wasm', 'cpu'];
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const WASM_FILES = new URL('../../vendor/tfjs-backend-wasm/', import.meta.url).href;
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
 
@@ -33,18 +34,39 @@ export function gpuName(renderer) {
     .replace(/ (Direct3D|OpenGL|Vulkan).*$/, '').trim();
 }
 
-/** The order to try backends in, and why, when the visitor has not chosen one. */
-export function automaticOrder(renderer) {
+/**
+ * The WebGPU adapter this context would get: {name, hardware}, or null without WebGPU. A fallback
+ * or software adapter (SwiftShader, llvmpipe) is not hardware.
+ */
+export async function webgpuAdapter() {
+  try {
+    const adapter = await globalThis.navigator?.gpu?.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info ?? {};
+    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'GPU';
+    return { name, hardware: !adapter.isFallbackAdapter && !isSoftwareRenderer(name) && !/cpu/i.test(name) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The order to try backends in, and why, when the visitor has not chosen one. `renderer`: the
+ * page's WebGL renderer (null: no WebGL); `adapter`: webgpuAdapter()'s answer. With both a
+ * hardware WebGPU adapter and a real WebGL GPU, `race` lists the two to measure against each other.
+ */
+export function automaticOrder(renderer, adapter = null) {
+  const webgpu = adapter?.hardware ? ['webgpu'] : [];
   if (renderer === null) {
-    return { order: ['wasm', 'cpu'], note: 'This browser has no WebGL, so Mien runs on WebAssembly (CPU).' };
+    return { order: [...webgpu, 'wasm', 'cpu'], note: webgpu.length ? null : 'This browser has no WebGL, so Mien runs on WebAssembly (CPU).' };
   }
   if (isSoftwareRenderer(renderer)) {
     return {
-      order: ['wasm', 'webgl', 'cpu'],
-      note: 'WebGL in this browser has no graphics card behind it (it runs in software), so Mien uses WebAssembly, which is faster here.',
+      order: [...webgpu, 'wasm', 'webgl', 'cpu'],
+      note: webgpu.length ? null : 'WebGL in this browser has no graphics card behind it (it runs in software), so Mien uses WebAssembly, which is faster here.',
     };
   }
-  return { order: ['webgl', 'wasm', 'cpu'], note: null };
+  return { order: ['webgl', ...webgpu, 'wasm', 'cpu'], note: null, race: webgpu.length ? ['webgl', 'webgpu'] : null };
 }
 
 async function trySetBackend(tf, name) {
@@ -60,12 +82,18 @@ async function trySetBackend(tf, name) {
 
 /**
  * Switch TF.js to `requested` ('auto' or one of BACKENDS), falling back along the way; `renderer`
- * is the page's webglRenderer() (null: no WebGL). Resolves to {name, note}: the backend in use
- * and a sentence for the visitor, or null.
+ * is the page's webglRenderer() (null: no WebGL). On a machine where both WebGL and WebGPU run on
+ * real hardware, 'auto' times `workload` (an async function of the backend's name, resolving to
+ * milliseconds) on each and takes the faster, once per worker. Resolves to {name, note}: the
+ * backend in use and a sentence for the visitor, or null.
  */
-export async function chooseBackend(tf, requested, renderer) {
+export async function chooseBackend(tf, requested, renderer, workload = null) {
   tf.wasm?.setWasmPaths(WASM_FILES);
-  let { order, note } = automaticOrder(renderer);
+  let { order, note, race } = automaticOrder(renderer, await webgpuAdapter());
+  if (requested === 'auto' && race && workload) {
+    raced ??= await fastest(tf, race, workload);
+    order = [raced, ...order.filter((name) => name !== raced)];
+  }
   if (order.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
   for (const name of order) {
     if (await trySetBackend(tf, name)) {
@@ -77,10 +105,25 @@ export async function chooseBackend(tf, requested, renderer) {
   throw new Error('No TensorFlow.js backend could start in this browser.');
 }
 
+let raced = null; // the faster of WebGL and WebGPU here, once measured
+
+/** Which of `names` runs `workload` fastest (each measured on its own backend). */
+async function fastest(tf, names, workload) {
+  const times = {};
+  for (const name of names) {
+    times[name] = (await trySetBackend(tf, name)) ? await workload(name) : Infinity;
+  }
+  return names.reduce((best, name) => (times[name] < times[best] ? name : best));
+}
+
 /** A short description of the running backend: the GPU, or the wasm features. */
 export async function describeBackend(tf, renderer) {
   const name = tf.getBackend();
   if (name === 'webgl') return `WebGL · ${gpuName(renderer ?? 'GPU')}`;
+  if (name === 'webgpu') {
+    const adapter = await webgpuAdapter();
+    return `WebGPU · ${adapter?.hardware ? adapter.name : 'software adapter, no graphics card'}`;
+  }
   if (name === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     const threaded = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && self.crossOriginIsolated;
@@ -90,8 +133,12 @@ export async function describeBackend(tf, renderer) {
   return 'JavaScript (CPU)';
 }
 
-/** Call `onLost` if the WebGL backend's context is lost (GPU reset, driver crash, too many tabs). */
+/** Call `onLost` if the GPU backend loses its GPU (WebGL context or WebGPU device: a GPU reset, a driver crash, too many tabs). */
 export function watchContextLoss(tf, onLost) {
+  if (tf.getBackend() === 'webgpu') {
+    tf.backend().device?.lost.then(({ reason }) => { if (reason !== 'destroyed') onLost(); });
+    return;
+  }
   const canvas = tf.getBackend() === 'webgl' ? tf.backend().gpgpu?.gl?.canvas : null;
   canvas?.addEventListener('webglcontextlost', (event) => {
     event.preventDefault();

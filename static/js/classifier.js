@@ -21,10 +21,11 @@ export class ExpressionModel {
    * not load, or when its class names do not match its outputs (scores under the wrong names).
    */
   static async load(tf, url) {
-    const response = await fetch(new URL('metadata.json', url));
+    const folder = new URL(url, location.href);
+    const response = await fetch(new URL('metadata.json', folder));
     if (!response.ok) throw new Error(`its metadata.json answered ${response.status}`);
     const metadata = await response.json();
-    const model = await tf.loadGraphModel(new URL('model.json', url).href);
+    const model = await tf.loadGraphModel(new URL('model.json', folder).href);
     const { outputs: signature } = model.modelSignature;
     const output = signature[metadata.output?.name] ?? Object.values(signature)[0];
     const outputs = Number(output.tensorShape.dim.at(-1).size);
@@ -53,11 +54,14 @@ export class ExpressionModel {
     if (faces.length === 0) return [];
     const { tf, inputSize: size } = this;
     // Raw 0-255 grey values: the model scales them itself.
+    const started = performance.now();
     const batch = new Float32Array(faces.length * size * size);
     faces.forEach(({ box }, index) => pixels.grayCrop(cropSquare(box, this.crop), size, batch, index * size * size));
+    const prepared = performance.now();
     const scores = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [faces.length, size, size, 1])));
     const values = await scores.data();
     scores.dispose();
+    this.timing = { prepare: prepared - started, run: performance.now() - prepared };
     const count = this.classes.length;
     return faces.map((_, index) => values.slice(index * count, (index + 1) * count));
   }

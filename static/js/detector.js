@@ -62,20 +62,41 @@ export class FaceDetector {
    * Find faces in a picture's `pixels` (pixels.js), or in an `area` of it ([left, top, width,
    * height]). Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
    */
-  async detect(pixels, { minScore = this.finder.min_score, maxFaces = this.finder.max_faces, area } = {}) {
-    const { tf, inputSize, spec } = this;
+  async detect(pixels, search = {}) {
+    return (await this.detectAll(pixels, [search]))[0];
+  }
+
+  /**
+   * Several searches of one picture in one inference: each of `searches` ({area, minScore,
+   * maxFaces}, as detect's options) shrunk into the batch, one run, one read-back. Resolves to
+   * detect's answer for each.
+   */
+  async detectAll(pixels, searches) {
+    const { tf, inputSize: size, spec, finder } = this;
     const [low, high] = spec.input_range;
-    // The area shrunk into the square input, keeping its shape; mid-grey elsewhere.
-    const { values, scale } = pixels.letterbox(inputSize, (low + high) / 2, (value) => low + (value * (high - low)) / 255, area);
-    const [left, top] = area ?? [0, 0];
-    const input = tf.tensor4d(values, [1, inputSize, inputSize, values.length / inputSize / inputSize]);
+    const values = size * size * 3;
+    const batch = new Float32Array(searches.length * values);
+    // Each area shrunk into its square of the batch, keeping its shape; mid-grey around it.
+    const started = performance.now();
+    const scales = searches.map(({ area }, index) => pixels.letterbox(size, (low + high) / 2,
+      (value) => low + (value * (high - low)) / 255, area, batch, index * values).scale);
+    const prepared = performance.now();
+    const input = tf.tensor4d(batch, [searches.length, size, size, values / size / size]);
     const outputs = this.model.execute(input);
     const output = Array.isArray(outputs) ? outputs[0] : outputs; // the full-range model gives it twice
     const rows = await output.data();
     tf.dispose([input, outputs]);
+    this.timing = { prepare: prepared - started, run: performance.now() - prepared, pictures: searches.length };
+    const perPicture = this.anchors.length * spec.values_per_anchor;
+    return searches.map(({ area, minScore = finder.min_score, maxFaces = finder.max_faces }, index) => strongest(
+      this.decode(rows.subarray(index * perPicture, (index + 1) * perPicture), scales[index], area, minScore), maxFaces, finder));
+  }
+
+  /** The faces one picture's rows of the output name: [{box, score}] above `minScore`. */
+  decode(rows, scale, [left, top] = [0, 0], minScore) {
     // Decoding the few anchors above the threshold in plain JS costs less than tensor ops on all.
     const minLogit = Math.log(minScore / (1 - minScore));
-    const width = spec.values_per_anchor;
+    const width = this.spec.values_per_anchor;
     const candidates = [];
     this.anchors.forEach(([anchorX, anchorY], index) => {
       const row = rows.subarray(index * width, (index + 1) * width);
@@ -84,7 +105,7 @@ export class FaceDetector {
       const [centreX, centreY] = [left + (anchorX + row[1]) / scale, top + (anchorY + row[2]) / scale];
       candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
     });
-    return strongest(candidates, maxFaces, this.finder);
+    return candidates;
   }
 
   dispose() {
@@ -111,7 +132,7 @@ function trustedInTile(box, side, { tile_trust: trust }) {
 export async function detectEverywhere(pixels, detector) {
   const { finder } = detector;
   const { photo } = finder;
-  const faces = await detector.detect(pixels, { maxFaces: photo.max_faces });
+  const searches = [{ maxFaces: photo.max_faces }];
   const longer = Math.max(pixels.width, pixels.height);
   for (const share of photo.tiles) {
     const side = Math.min(longer, Math.max(detector.inputSize, Math.round(longer * share)));
@@ -119,10 +140,17 @@ export async function detectEverywhere(pixels, detector) {
     for (const top of tileStarts(pixels.height, side, step)) {
       for (const left of tileStarts(pixels.width, side, step)) {
         const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
-        const found = await detector.detect(pixels, { maxFaces: photo.max_faces, area, minScore: photo.face_score });
-        faces.push(...found.filter(({ box }) => trustedInTile(box, side, finder)));
+        searches.push({ area, maxFaces: photo.max_faces, minScore: photo.face_score, tile: side });
       }
     }
+  }
+  const faces = [];
+  for (let start = 0; start < searches.length; start += photo.batch) { // a photo's hundred-odd areas, a batch at a time
+    const some = searches.slice(start, start + photo.batch);
+    (await detector.detectAll(pixels, some)).forEach((found, index) => {
+      const { tile } = some[index];
+      faces.push(...(tile ? found.filter(({ box }) => trustedInTile(box, tile, finder)) : found));
+    });
   }
   return strongest(faces, photo.max_faces, finder);
 }
@@ -158,25 +186,29 @@ export class FaceFinder {
       .map((left) => [left, top, Math.min(side, width), Math.min(side, height)]));
   }
 
-  /** The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. */
+  /**
+   * The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. The whole
+   * picture, the areas around followed faces and the sweep's tile go through the detector as one
+   * batch: one inference, one read-back.
+   */
   async find(pixels) {
     const { detector } = this;
     const { finder } = detector;
     const { live } = finder;
-    const faces = await detector.detect(pixels);
-    for (const { box } of this.followed) {
+    const around = this.followed.map(({ box }) => {
       const side = Math.min(live.follow_area * Math.max(box[2], box[3]), pixels.width, pixels.height);
       const left = Math.min(Math.max(0, box[0] + box[2] / 2 - side / 2), pixels.width - side);
       const top = Math.min(Math.max(0, box[1] + box[3] / 2 - side / 2), pixels.height - side);
-      faces.push(...(await detector.detect(pixels, { maxFaces: 1, area: [left, top, side, side] })));
-    }
+      return { maxFaces: 1, area: [left, top, side, side] };
+    });
     const tiles = FaceFinder.tiles(pixels.width, pixels.height, finder);
     const tile = tiles[this.sweep % tiles.length];
     this.sweep += 1;
+    const [whole, ...rest] = await detector.detectAll(pixels, [{}, ...around, { area: tile, minScore: live.new_face_score }]);
+    const inTile = rest.pop();
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
-    const found = await detector.detect(pixels, { area: tile, minScore: live.new_face_score });
-    faces.push(...found.filter(({ box }) => trustedInTile(box, tile[2], finder)));
+    const faces = [...whole, ...rest.flat(), ...inTile.filter(({ box }) => trustedInTile(box, tile[2], finder))];
     const kept = strongest(faces, finder.max_faces, finder);
     this.followed = kept.filter(({ box }) => box[2] < live.follow_below * pixels.height);
     return kept;

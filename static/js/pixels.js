@@ -157,19 +157,22 @@ export class Pixels {
 
   /**
    * An area of the picture (by default all of it: [left, top, width, height]) shrunk into a
-   * `size` x `size` square, keeping its shape (the rest is `fill`), as RGB values mapped by `map`.
-   * Returns {values: Float32Array [size*size*3], scale}.
+   * `size` x `size` square, keeping its shape (the rest is `fill`), as RGB values mapped by `map`,
+   * written into `into` (Float32Array, size*size*3 values from `offset`; a new one by default).
+   * Returns {values: into, scale}.
    */
-  letterbox(size, fill, map, [left, top, width, height] = [0, 0, this.width, this.height]) {
+  letterbox(size, fill, map, [left, top, width, height] = [0, 0, this.width, this.height],
+    into = new Float32Array(size * size * 3), offset = 0) {
     const scale = size / Math.max(width, height);
     const columns = Math.round(width * scale);
     const rows = Math.round(height * scale);
     const rgb = this.resize(left, top, width, height, columns, rows);
-    const values = new Float32Array(size * size * 3).fill(fill);
+    into.fill(fill, offset, offset + size * size * 3);
     for (let row = 0; row < rows; row += 1) {
-      for (let i = 0; i < columns * 3; i += 1) values[row * size * 3 + i] = map(rgb[row * columns * 3 + i]);
+      const start = offset + row * size * 3;
+      for (let i = 0; i < columns * 3; i += 1) into[start + i] = map(rgb[row * columns * 3 + i]);
     }
-    return { values, scale };
+    return { values: into, scale };
   }
 
   /**
