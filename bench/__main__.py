@@ -6,6 +6,7 @@ headless Chromium. Each benchmark prints a table and writes its figures to a JSO
     python -m bench frames      # what each way of reading a shown webcam frame costs
     python -m bench accuracy    # Mien vs Human's and face-api's models on validation faces
     python -m bench faces       # faces found by face width, Mien's way and face-api's
+    python -m bench photos --sets jaffe=DIR tfeid=DIR   # labelled photos end to end, with the peers
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import accuracy, faces, frames, speed
+from bench import accuracy, faces, frames, photos, speed
 from web import REPO
 
 BENCHMARKS = {
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "frames": (frames, "what each way of reading a shown webcam frame costs"),
     "accuracy": (accuracy, "Mien vs Human and face-api on validation faces"),
     "faces": (faces, "detection rate by face width, Mien's finder and face-api's"),
+    "photos": (photos, "labelled whole photos found and read end to end: Mien, face-api and Human"),
 }
 WITH_A_MODEL = ("speed", "accuracy", "faces")
 

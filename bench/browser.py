@@ -23,11 +23,16 @@ GPU_FLAGS = ["--enable-gpu", "--use-angle=vulkan", "--enable-features=Vulkan,Vul
              "--enable-unsafe-webgpu", "--disable-vulkan-surface"]
 
 
-def write_camera_clip(path: Path, frame_bgr) -> Path:
-    """A one-second y4m clip of one frame, for Chromium's fake webcam (which loops it). Needs ffmpeg."""
-    still = path.with_suffix(".png")
-    cv2.imwrite(str(still), frame_bgr)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(still), "-t", "1", "-r", "30",
+def write_camera_clip(path: Path, frames) -> Path:
+    """A y4m clip for Chromium's fake webcam, which loops it: one second of one BGR frame, or the
+    given list of frames at 30 per second. Needs ffmpeg."""
+    if not isinstance(frames, list):
+        frames = [frames] * 30
+    folder = path.with_suffix("")
+    folder.mkdir(exist_ok=True)
+    for index, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), frame)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-framerate", "30", "-i", str(folder / "%04d.png"),
                     "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", str(path)], check=True)
     return path
 

@@ -41,6 +41,18 @@ def face_frame(face_width: int) -> np.ndarray:
     return frame
 
 
+def webcam(frame: np.ndarray, moving: bool = False, noise: float = 3.0, count: int = 30) -> list[np.ndarray]:
+    """A second of a webcam looking at ``frame``: each frame with its own sensor noise (``noise``
+    grey levels), the picture still or, ``moving``, sliding 1 px a frame sideways and back."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for index in range(count):
+        shift = (index if index < count // 2 else count - index) if moving else 0
+        picture = np.roll(frame, shift, axis=1).astype(np.float32)
+        frames.append(np.clip(picture + rng.normal(0, noise, picture.shape), 0, 255).astype(np.uint8))
+    return frames
+
+
 def write_face_pictures(folder: Path) -> list[str]:
     """The head to place (head.png) and the face-free backgrounds (640x480 PNGs) into ``folder``."""
     x, y, width, height = ASTRONAUT_HEAD

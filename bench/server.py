@@ -18,6 +18,9 @@ PAGES = Path(__file__).with_name("pages")
 # benchmarks measure against, and the detector the faces benchmark compares with the page's.
 PEER_FILES = {
     "human-emotion": ("@vladmandic/human/models", ("emotion.json", "emotion.bin")),
+    "human": ("@vladmandic/human/dist", ("human.esm.js",)),
+    "human-models": ("@vladmandic/human/models", ("blazeface.json", "blazeface.bin", "facemesh.json", "facemesh.bin",
+                                                  "emotion.json", "emotion.bin")),
     "face-api": ("@vladmandic/face-api/dist", ("face-api.js",)),
     "face-api-models": ("@vladmandic/face-api/model", (
         "tiny_face_detector_model-weights_manifest.json",

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.browser import GPU_FLAGS, camera_flags, chromium, run_in_page, write_camera_clip
-from bench.pictures import astronaut_frame, face_frame
+from bench.pictures import astronaut_frame, face_frame, webcam
 from bench.results import BENCH_DOCS, publish, summarise
 from bench.server import BenchServer
 
@@ -39,10 +39,15 @@ LIVE_RECORDER = """() => {
   };
 }"""
 FRAME_SOURCES = {"track": "camera track streamed to the worker", "bitmap": "ImageBitmap of the shown video"}
-# The clips the fake webcam plays: one face each, of these widths in a 640x480 picture. A face
+# The clips the fake webcam plays: one face each, of these widths in a 640x480 picture, with a
+# webcam's sensor noise; still, or sliding 1 px a frame (where no work can be left undone). A face
 # narrower than face-finder.json's follow_below (a sixth of the height) is followed: searched
-# again in an area around it each frame.
-CLIPS = {"astronaut, 92 px face": astronaut_frame, "70 px face": lambda: face_frame(70)}
+# again in an area around it.
+CLIPS = {
+    "92 px face, still": lambda: webcam(astronaut_frame()),
+    "70 px face, still": lambda: webcam(face_frame(70)),
+    "70 px face, moving": lambda: webcam(face_frame(70), moving=True),
+}
 PEER_BACKEND = {"webgpu": "webgl"}  # face-api's TF.js has no WebGPU backend: its GPU one is WebGL
 
 

@@ -20,14 +20,15 @@ def test_the_benchmark_server_adds_its_pages_and_the_peers_to_the_products_app()
 
 def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    main(["speed", "--backends", "wasm", "--clips", "70 px face", "--seconds", "2", "--warmup", "1", "--frames", "3",
+    main(["speed", "--backends", "wasm", "--clips", "70 px face, moving", "--seconds", "2", "--warmup", "1", "--frames", "3",
           "--budget", "2", "--out", str(out)])
     rows = json.loads(out.read_text())["rows"]
     assert [(row["clip"], row["backend"], row["frame_source"]) for row in rows] == [
-        ("70 px face", "wasm", "track"), ("70 px face", "wasm", "bitmap")]
+        ("70 px face, moving", "wasm", "track"), ("70 px face, moving", "wasm", "bitmap")]
     for row in rows:
         stages = row["mien"]["stages"]  # where the worker's time went
-        assert set(stages) == {"read", "detectorInput", "detector", "crops", "classifier", "rest"}
+        assert set(stages) == {"read", "detectorInput", "detector", "crops", "classifier", "rest", "detectorPictures",
+                               "classified"}
         assert stages["detector"] > 0 and stages["classifier"] > 0
         for peer in ("mien", "face_api"):
             live = row[peer]
@@ -36,7 +37,7 @@ def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_p
         assert row["mien"]["meter"]["msPerFrame"] > 0  # the page's own meter was read
         assert row["model_only"]["mien"]["median_ms"] > 0 and row["model_only"]["face_api"]["median_ms"] > 0
     printed = capsys.readouterr().out
-    assert "| 70 px face | wasm | camera track streamed to the worker |" in printed and "Where a Mien frame's time goes" in printed
+    assert "| 70 px face, moving | wasm | camera track streamed to the worker |" in printed and "Where a Mien frame's time goes" in printed
 
 
 def test_frames_times_each_way_of_reading_a_shown_webcam_frame(tmp_path):

@@ -81,13 +81,20 @@ def test_create_rejects_with_the_pages_sentence(blank, server, options, message)
     assert error.startswith(message.format(server=server))
 
 
-def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(blank, tmp_path):
+def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(browser, server, tmp_path):
+    """A page of another site, with a model folder of its own whose metadata names 5 classes for 4 outputs."""
     shutil.copytree(REPO / "static" / "model", tmp_path / "model")
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
-    (tmp_path / "model" / "metadata.json").write_text(json.dumps({**metadata, "classes": ["angry", "happy", "neutral", "sad", "extra"]}))
+    (tmp_path / "model" / "metadata.json").write_text(json.dumps({**metadata, "classes": [*metadata["classes"], "extra"]}))
+    (tmp_path / "blank.html").write_text("<!doctype html><title>blank</title>")
     with other_site(tmp_path) as site:
-        error = evaluate(blank, "try { await Mien.create({ model: arg }); return null; } catch (error) { return [error.message, error.topic]; }",
-                         f"{site}/model/")
+        page = browser.new_page()
+        page.goto(f"{site}/blank.html")
+        error = page.evaluate("""async ([mien, model]) => {
+            const { Mien } = await import(mien);
+            try { await Mien.create({ model }); return null; } catch (error) { return [error.message, error.topic]; }
+        }""", [f"{server}/mien.js", f"{site}/model/"])
+        page.close()
     assert error == [f"The expression model at {site}/model/ could not be used (its metadata.json names 5 classes for its 4 "
                      "outputs). Faces are still found; export the model again on the server.", "model"]
 

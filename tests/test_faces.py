@@ -138,3 +138,41 @@ def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
     for finder in ("static/js/detector.js", "pipeline/faces/finder.py"):
         text = (REPO / finder).read_text()
         assert {key for key in settings if key not in text} == set(), finder
+
+
+def test_a_still_picture_is_searched_in_full_only_until_its_faces_are_known(detector, monkeypatch):
+    """After the faces of an unchanging picture are found (and a new one searched for in full once
+    more), each frame searches only the sweep's tile; a changed picture is searched in full again."""
+    frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
+    searched = []
+    detect_all = detector.detect_all
+    monkeypatch.setattr(detector, "detect_all", lambda rgb, searches: searched.append(len(searches)) or detect_all(rgb, searches))
+    finder = FaceFinder(detector)
+    counts = [len(finder.find(rgb(frame))) for _ in range(24)]
+    assert counts[-6:] == [3] * 6 and searched[-6:] == [1] * 6  # the tile alone, the three faces kept
+    x, y, width, height = (round(value) for value in truth[0])
+    changed = frame.copy()
+    changed[y:y + height, x:x + width] = np.roll(frame[y:y + height, x:x + width], 3, axis=1)  # one face moves a little
+    assert len(finder.find(rgb(changed))) == 3 and searched[-1] == 3 + 1  # the followed faces' areas and the tile
+    moved = np.roll(frame, 40, axis=1)
+    finder.find(rgb(moved))
+    assert searched[-1] == 1 + 3 + 1  # the whole picture, the three followed faces and the tile
+
+
+def test_a_streams_unchanged_faces_keep_their_scores_and_changed_ones_are_classified_again(monkeypatch):
+    from pipeline.faces.classifier import ExpressionClassifier
+    from pipeline.runs import DEFAULT_SHIPPED_MODEL
+
+    classifier = ExpressionClassifier(DEFAULT_SHIPPED_MODEL)
+    classified = []
+    predict = classifier.model.predict_on_batch
+    monkeypatch.setattr(classifier.model, "predict_on_batch", lambda batch: classified.append(len(batch)) or predict(batch))
+    finder = classifier.stream()
+    frame = cv2.cvtColor(astronaut_frame(), cv2.COLOR_BGR2RGB)
+    noisy = lambda: np.clip(frame + np.random.default_rng(len(classified)).normal(0, 3, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    labels = [classifier.analyse(cv2.cvtColor(noisy(), cv2.COLOR_RGB2BGR), finder)[0].label for _ in range(6)]
+    # The first two frames search in full (a new face, then its box refined); then a webcam's noise is no change.
+    assert labels == ["happy"] * 6 and classified == [1, 1]
+    darker = (frame * 0.6).astype(np.uint8)
+    classifier.analyse(cv2.cvtColor(darker, cv2.COLOR_RGB2BGR), finder)
+    assert classified == [1, 1, 1]

@@ -282,6 +282,40 @@ window.bench = {
   },
 
   /**
+   * Labelled photos (/bench/data/<file>) through Mien's component, as the page analyses a photo:
+   * per photo, its faces' boxes and class scores.
+   */
+  async mienPhotos(backend, modelUrl, files) {
+    const { Mien } = await import('/mien.js');
+    const mien = await Mien.create({ model: modelUrl, backend });
+    const photos = [];
+    for (const file of files) {
+      const { faces } = await mien.analyse(await (await fetch(`/bench/data/${file}`)).blob());
+      photos.push(faces.map(({ box, scores }) => ({ box, scores })));
+    }
+    const used = mien.backend;
+    mien.dispose();
+    return { backend: used, photos };
+  },
+
+  /** The same through face-api's own pipeline: TinyFaceDetector (416) and FaceExpressionNet. */
+  async faceApiPhotos(backend, files) {
+    const used = await useBackend(faceapi.tf, backend);
+    await faceapi.nets.tinyFaceDetector.loadFromUri(FACE_API_MODELS);
+    await faceapi.nets.faceExpressionNet.loadFromUri(FACE_API_MODELS);
+    const options = new faceapi.TinyFaceDetectorOptions({ inputSize: 416 });
+    const photos = [];
+    for (const file of files) {
+      const found = await faceapi.detectAllFaces(await loadImage(`/bench/data/${file}`), options).withFaceExpressions();
+      photos.push(found.map(({ detection: { box }, expressions }) => ({
+        box: [box.x, box.y, box.width, box.height],
+        scores: Object.fromEntries(Object.entries(expressions).filter(([, value]) => typeof value === 'number')),
+      })));
+    }
+    return { backend: used, photos };
+  },
+
+  /**
    * Each face (all, or those at the indices `faces`) enlarged to `sizes[i]` pixels and placed at
    * `positions[i]` in a grey picture of `picture` pixels, then found and cropped and classified by
    * the page's code: as a camera frame by the page's face finder (seen for `frames` frames), or

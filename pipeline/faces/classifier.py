@@ -11,8 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import crop_face
-from pipeline.faces.finder import FaceDetector, FaceFinder, detect_everywhere
+from pipeline.faces.finder import STILL, FaceDetector, FaceFinder, block_means, detect_everywhere, largest_change
 from pipeline.model import face_crop, load_model
 
 
@@ -56,9 +57,11 @@ class ExpressionClassifier:
         self.geometry = face_crop(info)  # as the page reads it from the exported model's metadata
         self.detector = FaceDetector()
         self.timing = Timing()
+        self.classified: list[tuple] = []  # the last frame's faces of a stream: (box, scores, crop thumbnail)
 
     def stream(self) -> FaceFinder:
         """A FaceFinder for the frames of one video or camera, which follows their faces."""
+        self.classified = []
         return FaceFinder(self.detector)
 
     def analyse(self, frame: np.ndarray, finder: FaceFinder | None = None) -> list[Face]:
@@ -72,11 +75,28 @@ class ExpressionClassifier:
         detected = time.perf_counter()
         faces = []
         if boxes:
-            crops = np.stack([crop_face(gray, box, self.geometry) for box in boxes])
-            scores = self.model.predict_on_batch(crops[..., None].astype(np.float32))
+            scores = self.classify(np.stack([crop_face(gray, box, self.geometry) for box in boxes]), boxes,
+                                   finder is not None)
             faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
                      for box, row in zip(boxes, scores)]
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected
         return faces
+
+    def classify(self, crops: np.ndarray, boxes: list, stream: bool) -> list[np.ndarray]:
+        """Class scores for each crop. In a ``stream``, a face whose crop has not changed since it was
+        last classified keeps its scores (face-finder.json's still settings, as the page does)."""
+        thumbnails = [block_means(crop, STILL["crop_thumbnail"]) for crop in crops] if stream else []
+        kept = [next((old for old in self.classified if overlap(old[0], box) >= STILL["same_face"]
+                      and largest_change(old[2], thumbnail) <= STILL["crop_change"]), None)
+                for box, thumbnail in zip(boxes, thumbnails)] if stream else [None] * len(boxes)
+        pending = [index for index, old in enumerate(kept) if old is None]
+        scores = [old[1] if old is not None else None for old in kept]
+        if pending:
+            for index, row in zip(pending, self.model.predict_on_batch(crops[pending][..., None].astype(np.float32))):
+                scores[index] = np.asarray(row)
+        if stream:
+            self.classified = [(box, score, old[2] if old is not None else thumbnail)
+                               for box, score, old, thumbnail in zip(boxes, scores, kept, thumbnails)]
+        return scores

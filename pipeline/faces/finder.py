@@ -22,7 +22,7 @@ from pipeline.faces.graph import GraphModel
 from web import REPO, vendored_file
 
 FINDER = json.loads((REPO / "static" / "face-finder.json").read_text())
-LIVE, PHOTO, TRUST = FINDER["live"], FINDER["photo"], FINDER["tile_trust"]
+LIVE, PHOTO, TRUST, STILL = FINDER["live"], FINDER["photo"], FINDER["tile_trust"], FINDER["still"]
 
 
 def anchor_centres(detector: dict, input_size: int) -> np.ndarray:
@@ -136,11 +136,29 @@ def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
     return strongest(faces, PHOTO["max_faces"])
 
 
+def gray_thumbnail(rgb: np.ndarray, columns: int, rows: int) -> np.ndarray:
+    """A picture shrunk to ``columns`` x ``rows`` grey values (0-255), as pixels.js's grayThumbnail."""
+    gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return cv2.resize(gray, (columns, rows), interpolation=cv2.INTER_AREA)
+
+
+def block_means(square: np.ndarray, blocks: int) -> np.ndarray:
+    """Block means of a square grey picture (a face crop), ``blocks`` x ``blocks``."""
+    step = square.shape[0] // blocks
+    return square.astype(np.float32).reshape(blocks, step, blocks, step).mean(axis=(1, 3))
+
+
+def largest_change(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest difference between two thumbnails' blocks (grey levels)."""
+    return float(np.abs(a - b).max())
+
+
 class FaceFinder:
     """The faces of a stream, frame after frame, small and distant ones included, as the live page
     finds them: each frame, the detector over the whole frame, over an area around each small face
     already found (seen large there: found again reliably), and over one tile of a sweep, where a
-    new small face is seen large enough to be found."""
+    new small face is seen large enough to be found; where the picture has not changed since the
+    faces were last searched for, only the tile is searched and the faces found then are kept."""
 
     def __init__(self, detector: FaceDetector):
         self.detector = detector
@@ -149,6 +167,8 @@ class FaceFinder:
     def reset(self) -> None:
         self.followed: list[tuple] = []
         self.sweep = 0
+        self.kept: list[tuple] = []  # the faces found at the last full search
+        self.reference: np.ndarray | None = None  # the thumbnail of the picture they were found in
 
     @staticmethod
     def tiles(width: int, height: int) -> list[tuple]:
@@ -162,22 +182,40 @@ class FaceFinder:
 
     def find(self, rgb: np.ndarray) -> list[tuple]:
         """The faces in this frame (uint8 RGB): [(box, score)] in picture pixels, best first. The
-        whole picture, the areas around followed faces and the sweep's tile in one inference."""
+        whole picture, the areas around followed faces and the sweep's tile in one inference; less
+        where less changed since the faces were last searched for, as the page does."""
         height, width = rgb.shape[:2]
-        around = []
+        columns, rows = STILL["frame_thumbnail"]
+        thumbnail = gray_thumbnail(rgb, columns, rows)
+        areas = []
         for box, _ in self.followed:
             side = min(LIVE["follow_area"] * max(box[2], box[3]), width, height)
             left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
             top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
-            around.append(Search((left, top, side, side), max_faces=1))
+            areas.append((left, top, side, side))
+        # Where the picture changed: the centres of the thumbnail's blocks that did, in picture pixels.
+        changes = None if self.reference is None else [
+            ((2 * column + 1) * width / (2 * columns), (2 * row + 1) * height / (2 * rows))
+            for row, column in zip(*np.nonzero(np.abs(thumbnail - self.reference) > STILL["frame_change"]))]
+        whole = changes is None or any(not any(left <= x < left + side and top <= y < top + side
+                                               for left, top, side, _ in areas) for x, y in changes)
+        around = areas if changes is None or changes else []
         tiles = self.tiles(width, height)
         tile = tiles[self.sweep % len(tiles)]
         self.sweep += 1
-        whole, *rest, in_tile = self.detector.detect_all(rgb, [Search(), *around, Search(tile, LIVE["new_face_score"])])
+        *found, in_tile = self.detector.detect_all(rgb, [*([Search()] if whole else []),
+                                                         *(Search(area, max_faces=1) for area in around),
+                                                         Search(tile, LIVE["new_face_score"])])
         # A face new in a tile must be a clear one: once followed, it is seen large and found again
         # with ease, and so would a false one be.
-        faces = [*whole, *(face for found in rest for face in found),
-                 *(face for face in in_tile if trusted_in_tile(face[0], tile[2]))]
-        kept = strongest(faces, FINDER["max_faces"])
+        in_tile = [face for face in in_tile if trusted_in_tile(face[0], tile[2])]
+        # Faces not searched for again in this frame are kept as they were found: all of them where
+        # nothing changed, those not followed where only followed faces' areas changed.
+        unsearched = [] if whole else [face for face in self.kept if not around or face not in self.followed]
+        kept = strongest([*(face for faces in found for face in faces), *unsearched, *in_tile], FINDER["max_faces"])
+        fresh = any(all(overlap(old, box) < FINDER["iou_threshold"] for old, _ in self.kept) for box, _ in kept)
+        # A new face is searched for again in full at the next frame: followed, and seen large.
+        self.reference = None if fresh else (thumbnail if whole or around else self.reference)
+        self.kept = kept
         self.followed = [face for face in kept if face[0][2] < LIVE["follow_below"] * height]
         return kept

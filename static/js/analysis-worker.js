@@ -138,7 +138,8 @@ async function analyse(picture, { live }) {
   const read = performance.now();
   const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
   const found = performance.now();
-  const scores = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes) : boxes.map(() => null);
+  const scores = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
+    : boxes.map(() => null);
   const classified = performance.now();
   const scored = boxes.map((face, index) => ({ id: index + 1, box: face.box, scores: scores[index] && Array.from(scores[index]) }));
   const faces = (live ? tracker.update(scored) : scored).map(describeFace);
@@ -151,6 +152,8 @@ async function analyse(picture, { live }) {
     detector: found - read - (live ? detector.timing.prepare : 0),
     crops: boxes.length && expressionModel ? expressionModel.timing.prepare : 0,
     classifier: boxes.length && expressionModel ? expressionModel.timing.run : 0,
+    detectorPictures: live ? detector.timing.pictures : null, // areas searched in this frame
+    classified: boxes.length && expressionModel ? expressionModel.timing.classified : 0, // faces that went through the network
     rest: finished - classified,
   };
   return { faces, width: pixels.width, height: pixels.height, ms: finished - started, stages };
@@ -176,6 +179,7 @@ function startWatching({ session, source, smoothing }) {
   watching = { session, source };
   tracker = new FaceTracker(smoothing ? {} : { keepScores: 0, keepBox: 0 });
   finder?.reset();
+  expressionModel?.forget();
   timings.length = 0;
 }
 
@@ -242,6 +246,7 @@ const handlers = {
     watching = null;
     tracker.reset();
     finder?.reset();
+    expressionModel?.forget();
     return {};
   },
   pause: ({ hidden }) => {

@@ -94,7 +94,7 @@ export async function chooseBackend(tf, requested, renderer, workload = null) {
     raced ??= await fastest(tf, race, workload);
     order = [raced, ...order.filter((name) => name !== raced)];
   }
-  if (order.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
+  if (BACKENDS.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
   for (const name of order) {
     if (await trySetBackend(tf, name)) {
       const fellBack = BACKENDS.includes(requested) && name !== requested;

@@ -2,6 +2,9 @@
 // the way the training faces were cropped, and classifies all faces of a frame in one batch.
 // Class names, input size and the crop geometry all come from metadata.json.
 
+import { overlap } from './boxes.js';
+import { blockMeans, largestChange } from './pixels.js';
+
 /**
  * The square (left, top, side) in whole source pixels to cut out for a detector box, by the
  * model's crop `geometry` ({scale, shift_y}), rounded as pipeline.faces.crop rounds it, so both
@@ -44,26 +47,49 @@ export class ExpressionModel {
     this.classes = metadata.classes;
     this.inputSize = metadata.input.shape[1];
     this.crop = metadata.face_crop;
+    this.classified = []; // the faces of the last frame of a stream: {box, scores, thumbnail}
   }
 
   /**
    * Class probabilities for each face: `pixels` are the picture's (pixels.js), `faces` the
-   * detector's [{box}]. Resolves to one Float32Array per face, in class order.
+   * detector's [{box}]. Resolves to one Float32Array per face, in class order. Given `still` (a
+   * stream's face-finder.json settings), a face whose crop has not changed since it was last
+   * classified (no block of its thumbnail by more than still.crop_change grey levels) keeps its
+   * scores, and only the others go through the network.
    */
-  async classify(pixels, faces) {
-    if (faces.length === 0) return [];
+  async classify(pixels, faces, still = null) {
     const { tf, inputSize: size } = this;
-    // Raw 0-255 grey values: the model scales them itself.
     const started = performance.now();
-    const batch = new Float32Array(faces.length * size * size);
-    faces.forEach(({ box }, index) => pixels.grayCrop(cropSquare(box, this.crop), size, batch, index * size * size));
+    // Raw 0-255 grey values: the model scales them itself.
+    const crops = faces.map(({ box }) => {
+      const crop = new Float32Array(size * size);
+      pixels.grayCrop(cropSquare(box, this.crop), size, crop, 0);
+      return crop;
+    });
+    const thumbnails = still ? crops.map((crop) => blockMeans(crop, size, still.crop_thumbnail)) : [];
+    const kept = faces.map(({ box }, index) => (still ? this.classified.find((old) => overlap(old.box, box) >= still.same_face
+      && largestChange(old.thumbnail, thumbnails[index]) <= still.crop_change) : undefined));
+    const pending = faces.map((_, index) => index).filter((index) => !kept[index]);
     const prepared = performance.now();
-    const scores = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [faces.length, size, size, 1])));
-    const values = await scores.data();
-    scores.dispose();
-    this.timing = { prepare: prepared - started, run: performance.now() - prepared };
-    const count = this.classes.length;
-    return faces.map((_, index) => values.slice(index * count, (index + 1) * count));
+    const scores = faces.map((_, index) => kept[index]?.scores);
+    if (pending.length) {
+      const batch = new Float32Array(pending.length * size * size);
+      pending.forEach((face, index) => batch.set(crops[face], index * size * size));
+      const output = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [pending.length, size, size, 1])));
+      const values = await output.data();
+      output.dispose();
+      const count = this.classes.length;
+      pending.forEach((face, index) => { scores[face] = values.slice(index * count, (index + 1) * count); });
+    }
+    this.timing = { prepare: prepared - started, run: performance.now() - prepared, classified: pending.length };
+    // What the next frame compares with: each face's crop as it was when its scores were computed.
+    this.classified = still ? faces.map(({ box }, index) => ({ box, scores: scores[index], thumbnail: kept[index]?.thumbnail ?? thumbnails[index] })) : [];
+    return scores;
+  }
+
+  /** Forget the faces classified so far (a new stream, or a picture on its own). */
+  forget() {
+    this.classified = [];
   }
 
   dispose() {

@@ -172,6 +172,8 @@ export class FaceFinder {
   reset() {
     this.followed = [];
     this.sweep = 0;
+    this.kept = []; // the faces found at the last full search
+    this.reference = null; // the thumbnail of the picture they were found in
   }
 
   /**
@@ -189,27 +191,45 @@ export class FaceFinder {
   /**
    * The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. The whole
    * picture, the areas around followed faces and the sweep's tile go through the detector as one
-   * batch: one inference, one read-back.
+   * batch: one inference, one read-back. Less where less changed since the faces were last
+   * searched for: where the picture changed only inside the followed faces' areas (a person moving
+   * a little), the whole picture is not searched again; where it did not change at all (a still
+   * camera, a person sitting still), only the tile is, and the faces found before are kept.
    */
   async find(pixels) {
     const { detector } = this;
     const { finder } = detector;
-    const { live } = finder;
-    const around = this.followed.map(({ box }) => {
+    const { live, still } = finder;
+    const [columns, rows] = still.frame_thumbnail;
+    const thumbnail = pixels.grayThumbnail(columns, rows);
+    const areas = this.followed.map(({ box }) => {
       const side = Math.min(live.follow_area * Math.max(box[2], box[3]), pixels.width, pixels.height);
       const left = Math.min(Math.max(0, box[0] + box[2] / 2 - side / 2), pixels.width - side);
       const top = Math.min(Math.max(0, box[1] + box[3] / 2 - side / 2), pixels.height - side);
-      return { maxFaces: 1, area: [left, top, side, side] };
+      return [left, top, side, side];
     });
+    // Where the picture changed: the centres of the thumbnail's blocks that did, in picture pixels.
+    const changes = this.reference ? [...thumbnail.keys()].filter((i) => Math.abs(thumbnail[i] - this.reference[i]) > still.frame_change)
+      .map((i) => [((2 * (i % columns) + 1) * pixels.width) / (2 * columns), ((2 * Math.floor(i / columns) + 1) * pixels.height) / (2 * rows)])
+      : null;
+    const whole = !changes || changes.some(([x, y]) => !areas.some(([left, top, side]) => x >= left && x < left + side && y >= top && y < top + side));
+    const around = !changes || changes.length ? areas : [];
     const tiles = FaceFinder.tiles(pixels.width, pixels.height, finder);
     const tile = tiles[this.sweep % tiles.length];
     this.sweep += 1;
-    const [whole, ...rest] = await detector.detectAll(pixels, [{}, ...around, { area: tile, minScore: live.new_face_score }]);
-    const inTile = rest.pop();
+    const found = await detector.detectAll(pixels, [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
+      { area: tile, minScore: live.new_face_score }]);
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
-    const faces = [...whole, ...rest.flat(), ...inTile.filter(({ box }) => trustedInTile(box, tile[2], finder))];
-    const kept = strongest(faces, finder.max_faces, finder);
+    const inTile = found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder));
+    // Faces not searched for again in this frame are kept as they were found: all of them where
+    // nothing changed, those not followed where only followed faces' areas changed.
+    const unsearched = whole ? [] : this.kept.filter((face) => !around.length || !this.followed.includes(face));
+    const kept = strongest([...found.flat(), ...unsearched, ...inTile], finder.max_faces, finder);
+    const fresh = kept.some((face) => !this.kept.some((old) => overlap(old.box, face.box) >= finder.iou_threshold));
+    // A new face is searched for again in full at the next frame: followed, and seen large.
+    this.reference = fresh ? null : (whole || around.length ? thumbnail : this.reference);
+    this.kept = kept;
     this.followed = kept.filter(({ box }) => box[2] < live.follow_below * pixels.height);
     return kept;
   }

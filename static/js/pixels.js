@@ -175,6 +175,12 @@ export class Pixels {
     return { values: into, scale };
   }
 
+  /** The whole picture shrunk to `columns` x `rows` grey values (0-255): a thumbnail to compare frames by. */
+  grayThumbnail(columns, rows) {
+    const rgb = this.resize(0, 0, this.width, this.height, columns, rows);
+    return Float32Array.from({ length: columns * rows }, (_, i) => 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2]);
+  }
+
   /**
    * The square (left, top, side) shrunk to `size` x `size` grey values (0-255, weighted as
    * OpenCV's grayscale), written into `into` at `offset`.
@@ -185,6 +191,23 @@ export class Pixels {
       into[offset + i] = 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2];
     }
   }
+}
+
+/** Block means of a `size` x `size` grey square (e.g. a face crop) as a `blocks` x `blocks` thumbnail. */
+export function blockMeans(values, size, blocks) {
+  const step = size / blocks;
+  const means = new Float32Array(blocks * blocks);
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) means[Math.floor(y / step) * blocks + Math.floor(x / step)] += values[y * size + x];
+  }
+  return means.map((sum) => sum / (step * step));
+}
+
+/** The largest difference between two thumbnails' blocks (grey levels): how much a picture changed. */
+export function largestChange(a, b) {
+  let largest = 0;
+  for (let i = 0; i < a.length; i += 1) largest = Math.max(largest, Math.abs(a[i] - b[i]));
+  return largest;
 }
 
 /**
