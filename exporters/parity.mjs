@@ -1,5 +1,6 @@
-// Runs an exported Mien graph model with TensorFlow.js in Node, as the browser would, and prints
-// its class scores as JSON. The exporter compares them with what Keras computed.
+// Runs an exported Mien graph model with TensorFlow.js in Node, as the browser would, and writes
+// every output (class scores, and the features where the model gives them) as JSON. The exporter
+// compares them with what Keras computed.
 //
 //   node exporters/parity.mjs MODEL_DIR FACES.bin COUNT OUT.json [wasm|cpu]
 //
@@ -27,8 +28,9 @@ const shape = model.inputs[0].shape.slice(1);
 const count = Number(countText);
 const raw = await readFile(facesPath);
 const faces = tf.tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), [count, ...shape]);
-const outputs = model.predict(faces);
-const scores = Array.isArray(outputs) ? outputs[0] : outputs; // a graph with several outputs: the first
+// output_0, output_1...: the Keras model's order (model.json may list them otherwise)
+const signature = Object.entries(model.modelSignature.outputs).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+const outputs = [model.execute(faces, signature.map(([, { name }]) => name))].flat();
 // A file, not stdout: TF.js prints a banner there in Node.
-await writeFile(outPath, JSON.stringify({ backend: tf.getBackend(), scores: await scores.array() }));
+await writeFile(outPath, JSON.stringify({ backend: tf.getBackend(), outputs: await Promise.all(outputs.map((output) => output.array())) }));
 process.exit(0);

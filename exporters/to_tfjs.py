@@ -103,10 +103,11 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
     """Convert ``model_path`` into ``out`` (with ``flip_average``, averaging each face with its
     mirror image inside the graph), and into ``keras_out`` too when given; returns the metadata
     written beside the model."""
-    from pipeline.model import bare_network, face_crop, load_model, save_model, with_flip_average
+    from pipeline.model import bare_network, face_crop, load_model, save_model, with_features, with_flip_average
 
     model, info = load_model(model_path)
-    model = with_flip_average(bare_network(model)) if flip_average else bare_network(model)
+    network = bare_network(model)
+    model = with_flip_average(network, features=True) if flip_average else with_features(network)
     info = {**info, "flip_average": flip_average, "face_crop": face_crop(info).to_json()}
     expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
     if tuple(model.input_shape) != expected:
@@ -184,23 +185,28 @@ def parity_faces(class_set: ClassSet, data) -> tuple[np.ndarray, str]:
 
 
 def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantization) -> dict:
-    """Run the TF.js model in Node on ``faces`` and compare with Keras; raise when they differ."""
+    """Run the TF.js model in Node on ``faces`` and compare both its outputs with Keras (the
+    features relative to their largest value); raise when they differ."""
     batch = faces[..., None].astype(np.float32)
-    expected = model.predict(batch, verbose=0)
-    actual, backend = run_in_tfjs(folder, batch)
-    difference = float(np.abs(actual - expected).max())
-    agreement = float((actual.argmax(axis=1) == expected.argmax(axis=1)).mean())
-    if difference > quantization.max_difference or agreement < quantization.min_agreement:
+    expected_scores, expected_features = model.predict(batch, verbose=0)
+    (scores, features), backend = run_in_tfjs(folder, batch)
+    difference = float(np.abs(scores - expected_scores).max())
+    agreement = float((scores.argmax(axis=1) == expected_scores.argmax(axis=1)).mean())
+    features_difference = float(np.abs(features - expected_features).max() / max(np.abs(expected_features).max(), 1e-6))
+    if (difference > quantization.max_difference or agreement < quantization.min_agreement
+            or features_difference > quantization.max_difference):
         raise UserError(
-            f"The TF.js model does not compute what Keras computed (max score difference "
-            f"{difference:.2e}, allowed {quantization.max_difference:g}; top-1 agreement "
-            f"{agreement:.1%}, needed {quantization.min_agreement:.0%}); the previous export is kept."
+            f"The TF.js model does not compute what Keras computed (max score difference {difference:.2e}, "
+            f"features {features_difference:.2e} of their largest, allowed {quantization.max_difference:g}; top-1 "
+            f"agreement {agreement:.1%}, needed {quantization.min_agreement:.0%}); the previous export is kept."
         )
-    return {"faces": len(faces), "backend": backend, "max_difference": difference, "top1_agreement": agreement}
+    return {"faces": len(faces), "backend": backend, "max_difference": difference, "top1_agreement": agreement,
+            "features_max_difference": features_difference}
 
 
-def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[np.ndarray, str]:
-    """Class scores of the graph model in ``folder`` for ``batch``, computed by TF.js in Node."""
+def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[list[np.ndarray], str]:
+    """Every output of the graph model in ``folder`` for ``batch`` (in its signature's order),
+    computed by TF.js in Node, and the backend that did."""
     node = shutil.which("node")
     if node is None:
         raise UserError("Node.js is needed to check the exported model; install it (make install-dev does).")
@@ -221,14 +227,18 @@ def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[np.ndarray, str]:
             last_line = (errors.strip().splitlines() or ["no output"])[-1]
             raise UserError(f"TF.js could not run the exported model ({last_line}); the previous export is kept.")
         output = json.loads(scores_file.read_text())
-    return np.array(output["scores"], dtype=np.float32), output["backend"]
+    return [np.array(values, dtype=np.float32) for values in output["outputs"]], output["backend"]
 
 
 def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds: float, parity: dict) -> dict:
     """The metadata.json the page reads: everything about the model it must not hard-code."""
     manifest = read_manifest(folder / "model.json")
     (input_name, input_spec), = manifest["signature"]["inputs"].items()
-    (output_name, output_spec), = manifest["signature"]["outputs"].items()
+    # Two outputs: the class scores (one per class), and the penultimate features.
+    size = lambda spec: int(spec["tensorShape"]["dim"][-1]["size"])  # noqa: E731
+    (output_name, output_spec), (features_name, features_spec) = sorted(
+        manifest["signature"]["outputs"].items(), key=lambda item: size(item[1]) != len(info["classes"]))
+    features_size = size(features_spec)
     digest = hashlib.sha256()
     for shard in shard_paths(folder, manifest):
         digest.update(shard.read_bytes())
@@ -245,6 +255,9 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         },
         "output": {"name": output_name, "tensor": output_spec["name"], "shape": [None, len(info["classes"])],
                    "meaning": "probability per class, in the order of classes"},
+        "features": {"name": features_name, "tensor": features_spec["name"], "shape": [None, features_size],
+                     "meaning": "the network's penultimate features (what its last layer weighs into the class scores)"
+                                f"{', averaged over the face and its mirror image' if info['flip_average'] else ''}"},
         "face_crop": {**info["face_crop"],
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         "quantization": quantize,

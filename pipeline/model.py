@@ -98,8 +98,15 @@ class AverageHalves(layers.Layer):
         return (scores[:half] + scores[half:]) / 2
 
 
-def with_flip_average(model: keras.Model) -> keras.Model:
-    """``model`` whose scores for each face are the average of its and its mirror image's.
+def with_features(network: keras.Model) -> keras.Model:
+    """``network`` giving two outputs: its class scores and its penultimate features (the head's
+    activations that the logits layer weighs), which a personal layer adjusts the scores with."""
+    return keras.Model(network.input, [network.output, network.get_layer("logits").input], name=network.name)
+
+
+def with_flip_average(model: keras.Model, features: bool = False) -> keras.Model:
+    """``model`` whose scores for each face are the average of its and its mirror image's; with
+    ``features``, a second output: the penultimate features averaged the same way.
 
     Faces are symmetric enough that the two views disagree mostly on what the network got wrong,
     so the average is more accurate; it costs a second pass per face. The network runs once, on
@@ -107,15 +114,30 @@ def with_flip_average(model: keras.Model) -> keras.Model:
     saves, loads and exports as any other Keras model.
     """
     pixels = keras.Input(model.input_shape[1:], name="pixels")
-    scores = AverageHalves(name="flip_average")(model(WithMirrorImages(name="with_mirror_images")(pixels)))
-    return keras.Model(pixels, scores, name=f"{model.name}_flip_average")
+    both = WithMirrorImages(name="with_mirror_images")(pixels)
+    if not features:
+        return keras.Model(pixels, AverageHalves(name="flip_average")(model(both)), name=f"{model.name}_flip_average")
+    scores, penultimate = with_features(model)(both)
+    return keras.Model(pixels, [AverageHalves(name="flip_average")(scores), AverageHalves(name="features_average")(penultimate)],
+                       name=f"{model.name}_flip_average")
 
 
 def bare_network(model: keras.Model) -> keras.Model:
-    """The network itself: ``model``, or the one inside a :func:`with_flip_average` model."""
+    """The network itself, with its scores alone: ``model``, or the one inside a
+    :func:`with_flip_average` or :func:`with_features` model."""
     if any(isinstance(layer, WithMirrorImages) for layer in model.layers):
-        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    return model
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return keras.Model(model.input, model.outputs[0], name=model.name) if len(model.outputs) > 1 else model
+
+
+def scores_of(outputs):
+    """A model's class scores, whether it also gives its features or not."""
+    return outputs[0] if isinstance(outputs, list) else outputs
+
+
+def scores_only(model: keras.Model) -> keras.Model:
+    """``model`` with its class scores as its one output (what losses and gradients take)."""
+    return keras.Model(model.input, model.outputs[0]) if len(model.outputs) > 1 else model
 
 
 def predict(model: keras.Model, images: np.ndarray, flip_average: bool = False, batch_size: int = 256) -> np.ndarray:
@@ -123,7 +145,7 @@ def predict(model: keras.Model, images: np.ndarray, flip_average: bool = False, 
     with its mirror image's (a model that does so already is not averaged twice)."""
     if flip_average:
         model = with_flip_average(bare_network(model))
-    return model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0)
+    return scores_of(model.predict(images[..., None].astype(np.float32), batch_size=batch_size, verbose=0))
 
 
 ARCHITECTURE = ("width", "activation", "head_units")  # the settings that shape the weights
@@ -261,7 +283,7 @@ def load_model(path: Path, compile: bool = False) -> tuple[keras.Model, dict]:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise UserError(f"{path} could not be loaded as a Keras model ({type(error).__name__}); train or copy it again.") from None
-    classes, outputs = info.get("classes"), model.output_shape[-1]
+    classes, outputs = info.get("classes"), model.outputs[0].shape[-1]
     if not (isinstance(classes, list) and all(isinstance(name, str) and name for name in classes)) or len(classes) != outputs:
         raise UserError(f"{path} names {len(classes) if isinstance(classes, list) else 'no list of'} classes for its "
                         f"{outputs} outputs, so its scores would be read under the wrong names; train or export it again.")

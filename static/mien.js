@@ -22,6 +22,7 @@ export const DEFAULTS = Object.freeze({
   model: undefined, // the expression model's folder URL; undefined: models/model/ under base; null: faces only
   backend: 'auto', // 'auto', 'webgl', 'wasm' or 'cpu'
   smoothing: true, // smooth boxes and scores over frames while watching
+  features: false, // give each face its features (the network's penultimate layer), as personalise takes them
   frames: 'auto', // how watched frames reach the worker: 'auto', 'track' (MediaStreamTrackProcessor) or 'bitmap'
 });
 
@@ -190,7 +191,9 @@ export class Mien extends EventTarget {
   async #configure(backend, model) {
     let answer;
     try {
-      answer = await this.#request('backend', { requested: backend, renderer: this.#renderer, url: this.#modelUrl(model) });
+      answer = await this.#request('backend', {
+        requested: backend, renderer: this.#renderer, url: this.#modelUrl(model), features: this.options.features,
+      });
     } catch (error) {
       throw Object.assign(error, { topic: 'backend' });
     }

@@ -65,7 +65,8 @@ def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
                          tf: typeof tf };
         mien.dispose();
         return answer;""")
-    assert result["defaults"] == {"base": f"{server}/", "model": None, "backend": "auto", "smoothing": True, "frames": "auto"}
+    assert result["defaults"] == {"base": f"{server}/", "model": None, "backend": "auto", "smoothing": True, "features": False,
+                                  "frames": "auto"}
     assert result["classes"] == ["angry", "happy", "neutral", "sad"] and result["model"] == f"{server}/models/model/"
     assert result["backend"] == "wasm" and result["base"] == f"{server}/"  # SwiftShader's WebGL is passed over
     assert result["added"] == [] and result["tf"] == "undefined"  # no global, and no network on this thread

@@ -77,8 +77,8 @@ def test_a_model_tfjs_computes_differently_fails_and_keeps_the_previous_export(
     real_run = to_tfjs.run_in_tfjs
 
     def drifting(folder, batch):
-        scores, backend = real_run(folder, batch)
-        return scores[:, ::-1], backend  # classes swapped: what a broken conversion would give
+        (scores, features), backend = real_run(folder, batch)
+        return (scores[:, ::-1], features), backend  # classes swapped: what a broken conversion would give
 
     monkeypatch.setattr(to_tfjs, "run_in_tfjs", drifting)
     with pytest.raises(SystemExit) as stopped:
@@ -178,17 +178,25 @@ def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(
     alone = to_tfjs.main(["--model", str(trained_run), "--out", str(tmp_path / "alone"), "--data", str(parity_data),
                           "--no-flip-average"])
     assert not alone["flip_average"]
-    assert abs(metadata["size_bytes"] - alone["size_bytes"]) < 0.05 * alone["size_bytes"]  # the weights once
+    weights = [sum(path.stat().st_size for path in (tmp_path / name).glob("*.bin")) for name in ("model", "alone")]
+    assert abs(weights[0] - weights[1]) < 0.01 * weights[1]  # the weights once
     model, info = load_model(shipped)
     assert info["flip_average"] and info["classes"] == ["angry", "happy", "neutral", "sad"]
     assert info["config"]["data"] == "images" and str(tmp_path) not in json.dumps(info)  # no machine's folders
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48, 1)).astype("float32")
     run, _ = load_model(trained_run / "best.keras")
     expected = (run.predict(faces, verbose=0) + run.predict(faces[:, :, ::-1], verbose=0)) / 2
-    np.testing.assert_allclose(model.predict(faces, verbose=0), expected, rtol=1e-4, atol=1e-6)
-    tfjs_scores, _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces)
+    scores, features = model.predict(faces, verbose=0)
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6)
+    (tfjs_scores, tfjs_features), _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces)
     np.testing.assert_allclose(tfjs_scores, expected, atol=1e-2)
     assert bare_network(model).count_params() == run.count_params()
+    # The second output: the penultimate features, averaged over the face and its mirror image.
+    penultimate = keras.Model(run.input, run.get_layer("logits").input)
+    expected_features = (penultimate.predict(faces, verbose=0) + penultimate.predict(faces[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(features, expected_features, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tfjs_features, expected_features, atol=2e-2 * np.abs(expected_features).max())
+    assert metadata["features"]["shape"] == [None, expected_features.shape[1]] and metadata["parity"]["features_max_difference"] < 1e-2
 
 
 def test_the_crop_geometry_travels_in_the_model_so_page_and_python_cut_faces_alike(trained_run, parity_data, tmp_path):

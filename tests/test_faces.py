@@ -99,7 +99,7 @@ def test_the_detectors_graph_computes_what_tfjs_computes(detector, tmp_path):
     shutil.copy(source, tmp_path / "model.json")
     shutil.copy(source.with_suffix(".bin"), tmp_path / source.with_suffix(".bin").name)
     inputs = np.random.default_rng(0).uniform(-1, 1, (2, detector.input_size, detector.input_size, 3)).astype(np.float32)
-    expected, _ = run_in_tfjs(tmp_path, inputs)
+    (expected,), _ = run_in_tfjs(tmp_path, inputs)
     np.testing.assert_allclose(np.asarray(detector.model.run(inputs)), expected, atol=2e-3)
 
 

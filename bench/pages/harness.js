@@ -73,7 +73,7 @@ async function mienFrame({ detector, model }, source) {
 /** Mien's scores for one 48x48 face, given to the network as it is (no detector, no crop). */
 async function mienClassifyTight(model, faces, index) {
   const input = tf.tensor4d(faceAt(faces, index), [1, FACE_SIDE, FACE_SIDE, 1], 'float32');
-  const output = model.model.predict(input);
+  const [output] = model.model.execute(input, model.outputs.slice(0, 1)); // the class scores
   const scores = await output.data();
   tf.dispose([input, output]);
   return scores;
@@ -347,8 +347,8 @@ window.bench = {
         finder.reset();
         for (let seen = 0; seen < frames; seen += 1) boxes = await finder.find(pixels);
       }
-      const scores = await mien.model.classify(pixels, boxes);
-      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, scores: Array.from(scores[n]) })));
+      const answers = await mien.model.classify(pixels, boxes);
+      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, scores: Array.from(answers[n].scores) })));
     }
     return { classes: mien.model.classes, results, tensors: tf.memory().numTensors };
   },

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from pipeline.evaluation.metrics import score
-from pipeline.model import predict
+from pipeline.model import predict, scores_only
 from pipeline.training.adversarial import fgsm
 
 FGSM_STEPS = (1, 2, 4, 8)  # grey levels of the 0-255 pixels
@@ -74,8 +74,9 @@ def corrupt(name: str, faces: np.ndarray) -> np.ndarray:
 
 def fgsm_faces(model, faces: np.ndarray, labels: np.ndarray, step: float, batch_size: int = 256) -> np.ndarray:
     """Each face moved one FGSM step of ``step`` grey levels against its true label (float32)."""
+    model = scores_only(model)
     moved = []
-    targets = keras.utils.to_categorical(labels, model.output_shape[-1])
+    targets = keras.utils.to_categorical(labels, model.outputs[0].shape[-1])
     for start in range(0, len(faces), batch_size):
         batch = faces[start:start + batch_size, ..., None].astype(np.float32)
         moved.append(np.asarray(fgsm(model, batch, targets[start:start + batch_size], step))[..., 0])

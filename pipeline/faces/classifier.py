@@ -14,7 +14,7 @@ import numpy as np
 from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import crop_face
 from pipeline.faces.finder import STILL, FaceDetector, FaceFinder, block_means, detect_everywhere, largest_change
-from pipeline.model import face_crop, load_model
+from pipeline.model import face_crop, load_model, scores_of
 
 
 @dataclass
@@ -94,7 +94,7 @@ class ExpressionClassifier:
         pending = [index for index, old in enumerate(kept) if old is None]
         scores = [old[1] if old is not None else None for old in kept]
         if pending:
-            for index, row in zip(pending, self.model.predict_on_batch(crops[pending][..., None].astype(np.float32))):
+            for index, row in zip(pending, scores_of(self.model.predict_on_batch(crops[pending][..., None].astype(np.float32)))):
                 scores[index] = np.asarray(row)
         if stream:
             self.classified = [(box, score, old[2] if old is not None else thumbnail)

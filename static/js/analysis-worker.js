@@ -28,6 +28,7 @@ let modelRequests = 0; // the newest model request wins; older ones still waitin
 let watching = null; // {reader, session, source} while frames stream in
 let paused = false;
 let renderer = null; // the page's WebGL renderer, or null where the page has no WebGL
+let wantFeatures = false; // whether faces carry their features (Mien.create's features option)
 let tracker = new FaceTracker();
 const timings = [];
 const pictureCopy = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true });
@@ -117,12 +118,13 @@ async function timeDetector() {
 
 // --- analysis -----------------------------------------------------------------------------------
 
-function describeFace({ id, box, scores }) {
+function describeFace({ id, box, scores, features }) {
   const face = { id, box: box.map(Math.round), label: null, scores: {} };
   if (scores && expressionModel) {
     expressionModel.classes.forEach((name, index) => { face.scores[name] = scores[index]; });
     face.label = expressionModel.classes[scores.indexOf(Math.max(...scores))];
   }
+  if (wantFeatures && features) face.features = Array.from(features);
   return face;
 }
 
@@ -138,10 +140,12 @@ async function analyse(picture, { live }) {
   const read = performance.now();
   const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
   const found = performance.now();
-  const scores = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
-    : boxes.map(() => null);
+  const answers = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
+    : boxes.map(() => ({}));
   const classified = performance.now();
-  const scored = boxes.map((face, index) => ({ id: index + 1, box: face.box, scores: scores[index] && Array.from(scores[index]) }));
+  const scored = boxes.map((face, index) => ({
+    id: index + 1, box: face.box, scores: answers[index].scores && Array.from(answers[index].scores), features: answers[index].features,
+  }));
   const faces = (live ? tracker.update(scored) : scored).map(describeFace);
   const finished = performance.now();
   // Where the time went (ms): reading the picture; the detector's inputs (resizing the areas it
@@ -215,6 +219,7 @@ async function readFrames(readable, stream) {
 const handlers = {
   backend: (request) => exclusive(() => {
     renderer = request.renderer;
+    wantFeatures = Boolean(request.features);
     return useBackend(request.requested, request.url);
   }),
   model: ({ url }) => {

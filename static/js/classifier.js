@@ -47,15 +47,18 @@ export class ExpressionModel {
     this.classes = metadata.classes;
     this.inputSize = metadata.input.shape[1];
     this.crop = metadata.face_crop;
-    this.classified = []; // the faces of the last frame of a stream: {box, scores, thumbnail}
+    // The graph's outputs to compute: the class scores, and the features where the model has them.
+    this.outputs = [metadata.output.tensor, metadata.features?.tensor].filter(Boolean).map((name) => name.replace(/:0$/, ''));
+    this.classified = []; // the faces of the last frame of a stream: {box, answer, thumbnail}
   }
 
   /**
-   * Class probabilities for each face: `pixels` are the picture's (pixels.js), `faces` the
-   * detector's [{box}]. Resolves to one Float32Array per face, in class order. Given `still` (a
-   * stream's face-finder.json settings), a face whose crop has not changed since it was last
-   * classified (no block of its thumbnail by more than still.crop_change grey levels) keeps its
-   * scores, and only the others go through the network.
+   * Class probabilities for each face, and its features where the model gives them: `pixels` are
+   * the picture's (pixels.js), `faces` the detector's [{box}]. Resolves to one {scores, features}
+   * per face (Float32Arrays; features null without them). Given `still` (a stream's
+   * face-finder.json settings), a face whose crop has not changed since it was last classified (no
+   * block of its thumbnail by more than still.crop_change grey levels) keeps its answer, and only
+   * the others go through the network.
    */
   async classify(pixels, faces, still = null) {
     const { tf, inputSize: size } = this;
@@ -71,20 +74,27 @@ export class ExpressionModel {
       && largestChange(old.thumbnail, thumbnails[index]) <= still.crop_change) : undefined));
     const pending = faces.map((_, index) => index).filter((index) => !kept[index]);
     const prepared = performance.now();
-    const scores = faces.map((_, index) => kept[index]?.scores);
+    const answers = faces.map((_, index) => kept[index]?.answer);
     if (pending.length) {
       const batch = new Float32Array(pending.length * size * size);
       pending.forEach((face, index) => batch.set(crops[face], index * size * size));
-      const output = tf.tidy(() => this.model.predict(tf.tensor4d(batch, [pending.length, size, size, 1])));
-      const values = await output.data();
-      output.dispose();
+      const input = tf.tensor4d(batch, [pending.length, size, size, 1]);
+      const outputs = this.model.execute(input, this.outputs);
+      const [scores, features = null] = await Promise.all(outputs.map((output) => output.data()));
+      tf.dispose([input, outputs]);
+      const width = features && features.length / pending.length;
       const count = this.classes.length;
-      pending.forEach((face, index) => { scores[face] = values.slice(index * count, (index + 1) * count); });
+      pending.forEach((face, index) => {
+        answers[face] = {
+          scores: scores.slice(index * count, (index + 1) * count),
+          features: features && features.slice(index * width, (index + 1) * width),
+        };
+      });
     }
     this.timing = { prepare: prepared - started, run: performance.now() - prepared, classified: pending.length };
-    // What the next frame compares with: each face's crop as it was when its scores were computed.
-    this.classified = still ? faces.map(({ box }, index) => ({ box, scores: scores[index], thumbnail: kept[index]?.thumbnail ?? thumbnails[index] })) : [];
-    return scores;
+    // What the next frame compares with: each face's crop as it was when its answer was computed.
+    this.classified = still ? faces.map(({ box }, index) => ({ box, answer: answers[index], thumbnail: kept[index]?.thumbnail ?? thumbnails[index] })) : [];
+    return answers;
   }
 
   /** Forget the faces classified so far (a new stream, or a picture on its own). */
