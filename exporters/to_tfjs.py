@@ -135,8 +135,8 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
         replace_folder(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if keras_out:
-        save_model(model, keras_out, shareable(info))
+    if keras_out:  # the same model, known by the same weights' hash (a page's profile names it)
+        save_model(model, keras_out, shareable({**info, "weights_sha256": metadata["weights_sha256"]}))
     return metadata
 
 

@@ -305,6 +305,8 @@ def parse_args(argv=None):
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders of them, or video files")
     parser.add_argument("--camera", type=int, metavar="N", help="read camera N (0 is the first) until Ctrl-C or q")
     parser.add_argument("--model", help="run folder or .keras file (default: the newest run, else the shipped model)")
+    parser.add_argument("--profile", type=Path, metavar="JSON",
+                        help="read faces with a person's profile, exported by the page or made by python -m pipeline.personalise")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for annotated copies (default: {DEFAULT_OUT})")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per face per frame to this CSV file")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window while working")
@@ -326,7 +328,7 @@ def main(argv=None) -> Report:
     load_tensorflow(args.verbose)
     from pipeline.faces.classifier import ExpressionClassifier
 
-    classifier = ExpressionClassifier(model_path)
+    classifier = ExpressionClassifier(model_path, args.profile)
     report = Report(classifier.class_names, args.csv)
     viewer = Viewer(args.show, args.out)
     try:

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.plots import plot_mood
-from pipeline.recording import DETECT_COLUMNS, PAGE_COLUMNS, unguarded
+from pipeline.recording import DETECT_COLUMNS, PAGE_COLUMNS, PROFILE_COLUMN, unguarded
 
 
 @dataclass
@@ -68,7 +68,8 @@ def read_recording(path: Path) -> tuple[list[str], list[Interval]]:
         raise UserError(f"{path} is not a readable CSV file; give one the page exported or "
                         "python -m pipeline.detect --csv wrote.") from None
     header, body = (rows[0], rows[1:]) if rows else ([], [])
-    for columns, reader in ((PAGE_COLUMNS, _page_intervals), (DETECT_COLUMNS, _detect_intervals)):
+    page_columns = (*PAGE_COLUMNS, PROFILE_COLUMN) if header[len(PAGE_COLUMNS):][:1] == [PROFILE_COLUMN] else PAGE_COLUMNS
+    for columns, reader in ((page_columns, _page_intervals), (DETECT_COLUMNS, _detect_intervals)):
         if tuple(header[:len(columns)]) == columns and len(header) > len(columns):
             classes = header[len(columns):]
             try:

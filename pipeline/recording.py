@@ -7,6 +7,7 @@ from __future__ import annotations
 
 DETECT_COLUMNS = ("source", "time_s", "clock", "face", "x", "y", "width", "height", "label")
 PAGE_COLUMNS = ("time", "seconds", "face_in_view", "label")
+PROFILE_COLUMN = "profile"  # after label in the page's CSV: the profile the faces were read with (since it has profiles)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GUARD = "'"
 

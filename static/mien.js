@@ -97,6 +97,8 @@ export class Mien extends EventTarget {
     this.backendDescription = null; // the backend in words: the GPU, or WebAssembly's features
     this.backendNote = null; // a sentence on why this backend, where it was not the one asked for
     this.model = null; // the URL of the expression model in use
+    this.modelSha256 = null; // its weights' SHA-256 (metadata.json's), which a profile names it by
+    this.profile = null; // the person's profile in use, or null
     this.#renderer = webglRenderer(); // the page's WebGL settings apply here, not always in workers
     this.#worker = startWorker(new URL('static/js/analysis-worker.js', this.base));
     this.#worker.addEventListener('message', ({ data }) => this.#receive(data));
@@ -178,6 +180,39 @@ export class Mien extends EventTarget {
     return { faces, width, height, ms };
   }
 
+  /**
+   * A profile of one person, fitted on the device from `examples` ({class: [...]}, any of the
+   * model's classes): pictures (anything analyse takes; the largest face of each is used, a picture
+   * without a face is skipped and counted) or faces from results of a Mien created with
+   * {features: true}. Resolves to the profile (plain JSON, numbers only, never a picture) without
+   * applying it; rejects with a sentence for a class the model does not know or when no usable
+   * example is left.
+   */
+  async personalise(examples) {
+    if (!this.classes) throw Object.assign(new Error('No expression model is in use, so there is nothing to personalise.'), { topic: 'model' });
+    const transfer = [];
+    const prepared = {};
+    for (const [name, items] of Object.entries(examples)) {
+      if (!this.classes.includes(name)) {
+        throw new Error(`The model has no class "${name}"; its classes are ${this.classes.join(', ')}.`);
+      }
+      prepared[name] = await Promise.all([...items].map(async (item) => {
+        if (item?.features && item.frameScores) return { features: item.features, scores: this.classes.map((c) => item.frameScores[c]) };
+        const bitmap = await toBitmap(item);
+        transfer.push(bitmap);
+        return { bitmap };
+      }));
+    }
+    const { profile } = await this.#request('personalise', { examples: prepared }, transfer);
+    return profile;
+  }
+
+  /** Read faces with `profile` (from personalise, or saved), or with the shipped model alone (null). */
+  async useProfile(profile) {
+    await this.#request('profile', { profile });
+    this.profile = profile;
+  }
+
   /** End the worker and everything it holds. */
   dispose() {
     this.stop();
@@ -210,9 +245,11 @@ export class Mien extends EventTarget {
     Object.assign(this, { backend: name, backendDescription: description, backendNote: note });
   }
 
-  #takeModel({ url, classes, problem }) {
+  #takeModel({ url, classes, sha256, problem }) {
+    if (problem || url !== this.model) this.profile = null; // a profile belongs to one model
     this.model = problem ? null : url;
     this.classes = problem ? null : classes;
+    this.modelSha256 = problem ? null : sha256 ?? null;
     if (problem) throw Object.assign(new Error(problem), { topic: 'model' });
   }
 

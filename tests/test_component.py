@@ -358,3 +358,46 @@ def test_an_example_bundled_by_esbuild_from_the_package_runs_worker_and_all(pack
         page.wait_for_function("() => document.querySelector('#faces li')?.textContent === 'happy'", timeout=90_000)
         assert errors == []
         page.close()
+
+
+def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_path):
+    """create({features: true}) gives each face its features; personalise fits a profile from
+    pictures (numbers only); useProfile applies it; Python computes the same scores to 1e-4."""
+    import numpy as np
+
+    from pipeline.faces.personal import personal_scores
+
+    ok, happy = cv2.imencode(".png", astronaut_bgr())
+    ok, other = cv2.imencode(".png", cv2.flip(astronaut_bgr(), 1))
+    ok, wall = cv2.imencode(".png", np.full((200, 200, 3), 128, np.uint8))
+    result = evaluate(blank, f"""
+        const [happy, other, wall] = arg.map((text) => new Blob([Uint8Array.from(atob(text), (c) => c.charCodeAt(0))]));
+        const mien = await Mien.create({{ features: true }});
+        const before = (await mien.analyse(happy)).faces[0];
+        const profile = await mien.personalise({{ neutral: [other, other], happy: [happy] }});
+        await mien.useProfile(profile);
+        const after = (await mien.analyse(happy)).faces[0];
+        const unknown = await mien.personalise({{ smug: [happy] }}).catch((error) => error.message);
+        const empty = await mien.personalise({{ happy: [wall] }}).catch((error) => error.message);
+        mien.dispose();
+        return {{ before, profile, after, unknown, empty }};""", [as_base64(data.tobytes()) for data in (happy, other, wall)])
+    before, profile, after = result["before"], result["profile"], result["after"]
+    assert len(before["features"]) == 256 and set(before["frameScores"]) == {"angry", "happy", "neutral", "sad"}
+    assert profile["format"] == "mien-profile/1" and profile["examples"] == {"neutral": 2, "happy": 1}
+    assert profile["model"]["classes"] == ["angry", "happy", "neutral", "sad"] and len(profile["model"]["sha256"]) == 64
+    assert "picture" not in json.dumps(profile) and set(profile) >= {"method", "created", "strength", "check", "correction"}
+    assert after["profile"] is True and after["frameScores"] == pytest.approx(before["frameScores"], abs=1e-5)
+    names = ["angry", "happy", "neutral", "sad"]
+    python = personal_scores(profile, np.array([after["frameScores"][n] for n in names]), np.array(after["features"]))
+    np.testing.assert_allclose(python, [after["scores"][n] for n in names], atol=1e-4)
+    assert result["unknown"] == 'The model has no class "smug"; its classes are angry, happy, neutral, sad.'
+    assert result["empty"].startswith("No face was found in the 1 picture(s) given, so no profile can be made")
+
+
+def test_a_profile_of_another_model_is_refused_with_a_sentence(blank):
+    error = evaluate(blank, """
+        const mien = await Mien.create({ features: true });
+        const profile = { format: 'mien-profile/1', model: { sha256: 'another', classes: mien.classes }, correction: null };
+        try { await mien.useProfile(profile); return null; } catch (error) { return error.message; } finally { mien.dispose(); }""")
+    assert error == ("This profile was made for another model (angry, happy, neutral, sad); make one for this model, or "
+                     "choose the model it was made for.")

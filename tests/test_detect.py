@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,31 @@ def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(tmp_path,
     assert stopped.value.code == 2
     assert capsys.readouterr().err.strip() == (f"error: {wrong} names 3 classes for its 4 outputs, so its scores would be "
                                                "read under the wrong names; train or export it again.")
+
+
+def test_a_profile_made_from_a_folder_of_pictures_reads_the_person_with_it(tmp_path, capsys):
+    from pipeline import personalise
+
+    for expression, picture in (("happy", astronaut_bgr()), ("neutral", cv2.flip(astronaut_bgr(), 1))):
+        (tmp_path / "me" / expression).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "me" / expression / "1.png"), picture)
+    (tmp_path / "me" / "neutral" / "blank.png").write_bytes(cv2.imencode(".png", np.full((200, 200, 3), 128, np.uint8))[1].tobytes())
+    profile = personalise.main([str(tmp_path / "me"), "--out", str(tmp_path / "me.json"), "--model", str(DEFAULT_SHIPPED_MODEL)])
+    assert profile["examples"] == {"happy": 1, "neutral": 1} and profile["skipped"] == 1 and profile["correction"]
+    assert "1 picture(s) without a face" in capsys.readouterr().out
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), cv2.flip(astronaut_bgr(), 1))
+    shipped = detect.main([str(photo), "--model", str(DEFAULT_SHIPPED_MODEL), "--out", str(tmp_path / "a"), "--csv", str(tmp_path / "a.csv")])
+    personal = detect.main([str(photo), "--model", str(DEFAULT_SHIPPED_MODEL), "--out", str(tmp_path / "b"), "--csv", str(tmp_path / "b.csv"),
+                            "--profile", str(tmp_path / "me.json")])
+    neutral = [float(next(csv.DictReader(open(tmp_path / name)))["neutral"]) for name in ("a.csv", "b.csv")]
+    assert neutral[1] > neutral[0] and shipped.sources == personal.sources == 1  # read with the person's neutral in mind
+
+
+def test_a_profile_of_another_model_or_no_profile_at_all_is_one_sentence(tmp_path, capsys):
+    (tmp_path / "other.json").write_text(json.dumps({"format": "mien-profile/1", "model": {"sha256": "x", "classes": ["a", "b"]}}))
+    (tmp_path / "notes.json").write_text("{not json")
+    for name, message in (("other.json", "was made for another model (a, b)"), ("notes.json", "is not a readable profile")):
+        with pytest.raises(SystemExit) as stopped:
+            detect.main([str(tmp_path), "--model", str(DEFAULT_SHIPPED_MODEL), "--profile", str(tmp_path / name)])
+        assert stopped.value.code == 2 and message in capsys.readouterr().err

@@ -443,3 +443,42 @@ def test_webgpu_is_offered_forced_by_the_address_and_never_chosen_on_a_software_
         page, _, _ = open_page(browser, server)
         assert state(page)["backend"] == "wasm"
         assert errors == []
+
+
+def test_teaching_mien_your_face_keeps_a_named_profile_that_reads_the_faces_and_is_kept_apart_by_model(page, tmp_path):
+    start_camera(page)
+    wait_for_faces(page)
+    page.click("#teach-start")
+    page.wait_for_function("() => document.querySelector('#teach-prompt').textContent.startsWith('Show an angry face')")
+    page.wait_for_function("() => !document.querySelector('#teach-save').disabled", timeout=120_000)
+    assert page.text_content("#teach-prompt") == "Your expressions are read as well without a profile: Mien keeps the shipped model."
+    steps = page.text_content("#teach-steps")
+    assert all(f"{name}: " in steps and " frames" in steps for name in ("angry", "happy", "neutral", "sad"))
+    assert page.text_content("#teach-check").startswith("Faces it was not fitted on, read right: ")
+    page.fill("#teach-name", "Ana")
+    page.click("#teach-save")
+    page.wait_for_function("() => window.mien.state.profile === 'Ana' && window.mien.state.faces[0]?.profile === 'Ana'")
+    assert page.eval_on_selector("#profile-select", "select => select.selectedOptions[0].textContent") == "Ana"
+    with page.expect_download() as download:
+        page.click("#profile-export")
+    exported = json.loads(open(download.value.path()).read())
+    assert exported["name"] == "Ana" and set(exported["examples"]) == {"angry", "happy", "neutral", "sad"}
+    # One smiling face shown for every expression: no correction can read it better, so the profile keeps the
+    # shipped model (its check says so), and holds numbers only, never a picture.
+    assert exported["correction"] is None and exported["check"]["personal"] <= exported["check"]["shipped"]
+    assert set(exported) <= {"format", "model", "method", "created", "examples", "skipped", "strength", "check",
+                             "correction", "name"}
+    page.click("#record-toggle")  # the record notes the profile each second was read with
+    page.wait_for_function("async () => (await window.mien.record.rows()).some((row) => row.profile === 'Ana')")
+    page.click("#record-toggle")
+    page.select_option("#model-select", "/models/model-7/")  # another model: the profile is kept, not used
+    assert "it is kept, and not used with this one" in message(page, "profile")
+    page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 7")
+    assert state(page)["profile"] is None and "profile" not in state(page)["faces"][0]
+    assert page.eval_on_selector("#profile-select", "select => [...select.options].map((o) => [o.textContent, o.disabled])") == [
+        ["none (the shipped model)", False], ["Ana (for another model)", True]]
+    imported = tmp_path / "ana.json"
+    imported.write_text(json.dumps({**exported, "name": "Ana, again"}))
+    page.select_option("#model-select", "/models/model/")
+    page.set_input_files("#profile-import", str(imported))
+    page.wait_for_function("() => window.mien.state.profile === 'Ana, again'")

@@ -91,7 +91,7 @@ def test_the_csv_export_is_what_was_stored(page):
         page.click("#record-csv")
     assert download.value.suggested_filename == "mien-record-angry-happy-neutral-sad.csv"
     lines = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
-    assert list(lines[0]) == ["time", "seconds", "face_in_view", "label", "angry", "happy", "neutral", "sad"]
+    assert list(lines[0]) == ["time", "seconds", "face_in_view", "label", "profile", "angry", "happy", "neutral", "sad"]
     assert len(lines) == len(rows)
     for line, row in zip(lines, rows):
         assert line["label"] == "happy" and float(line["face_in_view"]) == 1 and line["seconds"] == "1"
@@ -138,7 +138,7 @@ def test_records_of_another_model_are_kept_apart(page):
     assert sorted(sets) == [["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
                             ["angry", "happy", "neutral", "sad"]]
     four = page.evaluate("async () => await window.mien.record.csv(['angry', 'happy', 'neutral', 'sad'])")
-    assert all(len(line.split(",")) == 8 for line in four.strip().splitlines())  # no 7-class row among them
+    assert all(len(line.split(",")) == 9 for line in four.strip().splitlines())  # no 7-class row among them
 
 
 def test_intervals_older_than_a_day_are_summarised_per_minute(page):
@@ -168,7 +168,7 @@ def test_class_names_with_commas_quotes_or_formulas_are_stored_and_exported_as_t
     }""", names)
     assert exported["classes"] == names  # a list, not names joined by commas
     header, row = list(csv.reader(io.StringIO(exported["csv"])))
-    assert header == ["time", "seconds", "face_in_view", "label", 'a,b"c', "'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1", "plain"]
+    assert header == ["time", "seconds", "face_in_view", "label", "profile", 'a,b"c', "'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1", "plain"]
     assert len(row) == len(header) and row[3] == "'=HYPERLINK(\"http://evil.example\",\"x\")"  # no formula runs
 
 

@@ -11,16 +11,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.errors import UserError
 from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import crop_face
 from pipeline.faces.finder import STILL, FaceDetector, FaceFinder, block_means, detect_everywhere, largest_change
-from pipeline.model import face_crop, load_model, scores_of
+from pipeline.faces.personal import personal_scores, read_profile
+from pipeline.model import face_crop, load_model
 
 
 @dataclass
 class Face:
     box: tuple[int, int, int, int]  # x, y, width, height in picture pixels
-    scores: dict[str, float]
+    scores: dict[str, float]  # read with the profile in use, if any
 
     @property
     def label(self) -> str:
@@ -51,9 +53,14 @@ class Timing:
 class ExpressionClassifier:
     """A trained Mien model with the page's face finder: pictures in, faces with class scores out."""
 
-    def __init__(self, model_path: Path):
+    def __init__(self, model_path: Path, profile: Path | None = None):
         self.model, info = load_model(model_path)
         self.class_names: list[str] = info["classes"]
+        # What a profile names its model by: the TF.js weights' hash the exporter records, and the classes.
+        self.identity = {"sha256": info.get("weights_sha256"), "classes": self.class_names}
+        self.profile = read_profile(profile, self.identity) if profile else None
+        if self.profile and len(self.model.outputs) < 2:
+            raise UserError(f"{model_path} gives no features to read a profile with; export it again with --keras.")
         self.geometry = face_crop(info)  # as the page reads it from the exported model's metadata
         self.detector = FaceDetector()
         self.timing = Timing()
@@ -65,38 +72,42 @@ class ExpressionClassifier:
         return FaceFinder(self.detector)
 
     def analyse(self, frame: np.ndarray, finder: FaceFinder | None = None) -> list[Face]:
-        """All faces in a BGR or grayscale picture, best first: a frame of a stream with its
-        ``finder`` (:meth:`stream`), a photo all over."""
+        """All faces in a BGR or grayscale picture, best first, read with the profile in use: a
+        frame of a stream with its ``finder`` (:meth:`stream`), a photo all over."""
+        return [Face(tuple(round(value) for value in box),
+                     dict(zip(self.class_names, map(float, personal_scores(self.profile, *answer)))))
+                for box, answer in self.answers(frame, finder)]
+
+    def answers(self, frame: np.ndarray, finder: FaceFinder | None = None) -> list[tuple]:
+        """Each face's box and the shipped model's (scores, features) for it, as :meth:`analyse` finds them."""
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
         started = time.perf_counter()
-        found = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
-        boxes = [box for box, _ in found]
+        boxes = [box for box, _ in (finder.find(rgb) if finder else detect_everywhere(rgb, self.detector))]
         detected = time.perf_counter()
-        faces = []
-        if boxes:
-            scores = self.classify(np.stack([crop_face(gray, box, self.geometry) for box in boxes]), boxes,
-                                   finder is not None)
-            faces = [Face(tuple(round(value) for value in box), dict(zip(self.class_names, map(float, row))))
-                     for box, row in zip(boxes, scores)]
+        answers = self.classify(np.stack([crop_face(gray, box, self.geometry) for box in boxes]), boxes,
+                                finder is not None) if boxes else []
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected
-        return faces
+        return list(zip(boxes, answers))
 
-    def classify(self, crops: np.ndarray, boxes: list, stream: bool) -> list[np.ndarray]:
-        """Class scores for each crop. In a ``stream``, a face whose crop has not changed since it was
-        last classified keeps its scores (face-finder.json's still settings, as the page does)."""
+    def classify(self, crops: np.ndarray, boxes: list, stream: bool) -> list[tuple]:
+        """The shipped model's (scores, features) for each crop (features None from a model without
+        them). In a ``stream``, a face whose crop has not changed since it was last classified keeps
+        its answer (face-finder.json's still settings, as the page does)."""
         thumbnails = [block_means(crop, STILL["crop_thumbnail"]) for crop in crops] if stream else []
         kept = [next((old for old in self.classified if overlap(old[0], box) >= STILL["same_face"]
                       and largest_change(old[2], thumbnail) <= STILL["crop_change"]), None)
                 for box, thumbnail in zip(boxes, thumbnails)] if stream else [None] * len(boxes)
         pending = [index for index, old in enumerate(kept) if old is None]
-        scores = [old[1] if old is not None else None for old in kept]
+        answers = [old[1] if old is not None else None for old in kept]
         if pending:
-            for index, row in zip(pending, scores_of(self.model.predict_on_batch(crops[pending][..., None].astype(np.float32)))):
-                scores[index] = np.asarray(row)
+            outputs = self.model.predict_on_batch(crops[pending][..., None].astype(np.float32))
+            scores, features = outputs if isinstance(outputs, list) else (outputs, [None] * len(pending))
+            for index, row, feature in zip(pending, scores, features):
+                answers[index] = (np.asarray(row), None if feature is None else np.asarray(feature))
         if stream:
-            self.classified = [(box, score, old[2] if old is not None else thumbnail)
-                               for box, score, old, thumbnail in zip(boxes, scores, kept, thumbnails)]
-        return scores
+            self.classified = [(box, answer, old[2] if old is not None else thumbnail)
+                               for box, answer, old, thumbnail in zip(boxes, answers, kept, thumbnails)]
+        return answers

@@ -14,6 +14,7 @@ import '../../vendor/tfjs-backend-webgpu/tf-backend-webgpu.es2017.min.js';
 import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
+import { fitProfile, personalScores, profileProblem } from './personal.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
@@ -29,6 +30,7 @@ let watching = null; // {reader, session, source} while frames stream in
 let paused = false;
 let renderer = null; // the page's WebGL renderer, or null where the page has no WebGL
 let wantFeatures = false; // whether faces carry their features (Mien.create's features option)
+let profile = null; // the person's profile in use (personal.js), or null: the shipped model's scores
 let tracker = new FaceTracker();
 const timings = [];
 const pictureCopy = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true });
@@ -65,6 +67,7 @@ async function loadDetector() {
 async function loadExpressionModel(url) {
   expressionModel?.dispose();
   expressionModel = null;
+  if (url !== modelUrl) profile = null; // a profile belongs to one model (kept when the same one loads again)
   modelUrl = null;
   tracker.reset(); // smoothed scores of another model mean nothing to this one
   timings.length = 0;
@@ -72,9 +75,10 @@ async function loadExpressionModel(url) {
   try {
     expressionModel = await ExpressionModel.load(tf, url);
     modelUrl = url;
-    return { url, classes: expressionModel.classes, problem: null };
+    return { url, classes: expressionModel.classes, sha256: expressionModel.metadata.weights_sha256, problem: null };
   } catch (error) {
     console.error(error);
+    profile = null;
     return { url, classes: null, problem: `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.` };
   }
 }
@@ -118,13 +122,17 @@ async function timeDetector() {
 
 // --- analysis -----------------------------------------------------------------------------------
 
-function describeFace({ id, box, scores, features }) {
+const byClass = (scores) => Object.fromEntries(expressionModel.classes.map((name, index) => [name, scores[index]]));
+
+function describeFace({ id, box, scores, frame }) {
+  const { features, shipped } = frame; // this frame's, unsmoothed
   const face = { id, box: box.map(Math.round), label: null, scores: {} };
   if (scores && expressionModel) {
-    expressionModel.classes.forEach((name, index) => { face.scores[name] = scores[index]; });
+    face.scores = byClass(scores);
     face.label = expressionModel.classes[scores.indexOf(Math.max(...scores))];
+    if (profile) face.profile = profile.name ?? true; // read with the person's profile
   }
-  if (wantFeatures && features) face.features = Array.from(features);
+  if (wantFeatures && features) Object.assign(face, { features: Array.from(features), frameScores: byClass(shipped) });
   return face;
 }
 
@@ -143,10 +151,12 @@ async function analyse(picture, { live }) {
   const answers = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
     : boxes.map(() => ({}));
   const classified = performance.now();
-  const scored = boxes.map((face, index) => ({
-    id: index + 1, box: face.box, scores: answers[index].scores && Array.from(answers[index].scores), features: answers[index].features,
-  }));
-  const faces = (live ? tracker.update(scored) : scored).map(describeFace);
+  const scored = boxes.map((face, index) => {
+    const { scores: shipped, features } = answers[index];
+    const scores = shipped && (profile ? personalScores(profile, shipped, features) : shipped);
+    return { id: index + 1, box: face.box, scores: scores && Array.from(scores), features, shipped };
+  });
+  const faces = (live ? tracker.update(scored) : scored.map((face) => ({ ...face, frame: face }))).map(describeFace);
   const finished = performance.now();
   // Where the time went (ms): reading the picture; the detector's inputs (resizing the areas it
   // searches) and its runs with their read-backs; the face crops and the classifier's run.
@@ -226,6 +236,39 @@ const handlers = {
     const request = ++modelRequests;
     return exclusive(() => (request === modelRequests ? loadExpressionModel(url) : { superseded: true }));
   },
+  personalise: ({ examples }) => exclusive(async () => {
+    if (!expressionModel?.metadata.features) throw new Error('This expression model gives no features to fit a profile with; export it again with this version of Mien.');
+    let skipped = 0;
+    const usable = {};
+    for (const [name, items] of Object.entries(examples)) {
+      usable[name] = [];
+      for (const item of items) {
+        if (!item.bitmap) {
+          usable[name].push(item);
+          continue;
+        }
+        try { // a picture: its largest face
+          const pixels = await readPixels(item.bitmap, pictureCopy);
+          const boxes = await detectEverywhere(pixels, detector);
+          const largest = boxes.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]).slice(0, 1);
+          if (largest.length) usable[name].push((await expressionModel.classify(pixels, largest))[0]);
+          else skipped += 1;
+        } finally {
+          item.bitmap.close();
+        }
+      }
+      if (!usable[name].length) delete usable[name];
+    }
+    if (!Object.keys(usable).length) throw new Error(`No face was found in the ${skipped} picture(s) given, so no profile can be made; give pictures where one face looks at the camera.`);
+    return { profile: fitProfile(tf, expressionModel.metadata, usable, { skipped }) };
+  }),
+  profile: ({ profile: wanted }) => exclusive(() => {
+    const problem = wanted && (expressionModel ? profileProblem(wanted, expressionModel.metadata) : 'No expression model is loaded to use a profile with.');
+    if (problem) throw new Error(problem);
+    profile = wanted;
+    tracker.reset(); // scores smoothed without the profile mean nothing with it
+    return {};
+  }),
   watch: ({ readable, ...settings }) => {
     startWatching(settings);
     if (readable) readFrames(readable, watching);

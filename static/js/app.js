@@ -18,6 +18,7 @@ import { Camera, cameraErrorMessage } from './camera.js';
 import { clearOverlay, drawFaces } from './overlay.js';
 import { MoodRecord } from './record.js';
 import { RecordSection } from './record-view.js';
+import { TeachSection } from './teach.js';
 
 const MAX_PHOTO_SIDE = 4096; // photos keep their resolution (small faces need it), up to a 16 MP picture
 
@@ -29,7 +30,7 @@ const ui = {
   backendName: $('backend-name'), speed: $('speed'), faces: $('faces'),
 };
 
-const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, frameSource: null, faces: [] };
+const state = { backend: null, ready: false, fps: 0, msPerFrame: 0, frames: 0, frameSource: null, faces: [], profile: null };
 window.mien = { state, events: new EventTarget() };
 
 let mien = null; // the component (mien.js), once it has started
@@ -45,6 +46,10 @@ const camera = new Camera(ui.video, {
 });
 const recordSection = new RecordSection(new MoodRecord(), { live: () => camera.active && !document.hidden, classes: () => classes });
 window.mien.record = recordSection.record; // the stored mood record (record.js)
+const teachSection = new TeachSection({
+  mien: () => mien, live: () => camera.active, say: (text, kind) => showMessage('profile', text, kind),
+  onChange: (profile) => { state.profile = profile?.name ?? null; recordSection.restart(); },
+});
 
 // --- messages: one per topic (backend, model, default-model, camera, photo, analysis), so none hides another
 
@@ -90,11 +95,21 @@ function showBackend(note = mien.backendNote) {
   else clearMessage('backend');
 }
 
-function showModel() {
+async function showModel() {
   if (mien.classes) clearMessage('model');
   state.ready = Boolean(mien.classes);
   classes = mien.classes;
   recordSection.restart();
+  const hadProfile = state.profile;
+  state.profile = mien.profile?.name ?? null;
+  const others = await teachSection.refresh();
+  if (hadProfile && !state.profile) {
+    showMessage('profile', `Your profile "${hadProfile}" was made for another model: it is kept, and not used with this one.`, 'info');
+  } else if (others && !state.profile) {
+    showMessage('profile', `${others} kept profile(s) belong to another model and are not offered with this one.`, 'info');
+  } else {
+    clearMessage('profile');
+  }
 }
 
 async function useModel(url) {
@@ -181,7 +196,7 @@ function renderFaceList(faces, empty = camera.active ? 'No face in view.' : 'No 
       const item = document.createElement('li');
       const title = document.createElement('div');
       title.append(`Face ${index + 1}: `, Object.assign(document.createElement('span'), { className: 'label' }));
-      item.append(title);
+      item.append(title, Object.assign(document.createElement('div'), { className: 'shipped' }));
       for (const name of Object.keys(face.scores)) {
         const bar = document.createElement('div');
         bar.className = 'bar';
@@ -195,6 +210,9 @@ function renderFaceList(faces, empty = camera.active ? 'No face in view.' : 'No 
   faces.forEach((face, index) => {
     const item = ui.faces.children[index];
     item.querySelector('.label').textContent = face.label ?? 'no expression model';
+    // Read with a profile: what the shipped model alone reads, beside it.
+    const shipped = face.profile && face.frameScores ? Object.entries(face.frameScores).reduce((a, b) => (b[1] > a[1] ? b : a)) : null;
+    item.querySelector('.shipped').textContent = shipped ? `with your profile; the shipped model alone: ${shipped[0]} ${Math.round(100 * shipped[1])}%` : '';
     Object.values(face.scores).forEach((probability, row) => {
       const bar = item.querySelectorAll('.bar')[row];
       bar.querySelector('meter').value = probability;
@@ -318,7 +336,7 @@ async function main() {
   if (modelUrl) ui.modelSelect.value = modelUrl;
   try {
     // ?frames=bitmap: frames as bitmaps of the shown video, as in browsers without frames from the track
-    mien = await Mien.create({ model: null, backend: ui.backendSelect.value, frames: address.get('frames') ?? 'auto' });
+    mien = await Mien.create({ model: null, backend: ui.backendSelect.value, frames: address.get('frames') ?? 'auto', features: true });
   } catch (error) {
     showMessage('backend', error.message);
     return;

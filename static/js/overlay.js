@@ -25,7 +25,7 @@ export function drawFaces(canvas, faces, { width, height, mirrored }) {
     context.strokeStyle = BOX;
     context.strokeRect(x, y, w, h);
     if (!face.label) continue;
-    const title = `${face.label} ${Math.round(100 * face.scores[face.label])}%`;
+    const title = `${face.label} ${Math.round(100 * face.scores[face.label])}%${face.profile ? ` · ${face.profile === true ? 'your profile' : face.profile}` : ''}`;
     const titleHeight = 20 * unit;
     context.fillStyle = BOX;
     context.fillRect(x - 1.5 * unit, Math.max(0, y - titleHeight), context.measureText(title).width + 10 * unit, titleHeight);

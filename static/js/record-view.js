@@ -80,7 +80,7 @@ export class RecordSection {
     if (this.recording) this.accumulator.add(faces);
   }
 
-  /** The model changed: an interval never mixes two models' scores. */
+  /** The model or the profile changed: an interval never mixes two models' (or profiles') scores. */
   restart() {
     this.accumulator.reset();
   }

@@ -4,7 +4,8 @@
 //
 // A stored interval: {start (ms since 1970), day ('YYYY-MM-DD', local), classes (['angry', 'happy', ...]),
 // seconds (recorded), faceSeconds (of those, with a face in view), shares (mean score of each
-// class while a face was in view, or null)}. Records of different class sets are kept apart.
+// class while a face was in view, or null), profile (the name of the profile the faces were read
+// with, or null)}. Records of different class sets are kept apart.
 //
 // One tab records at a time (a Web Lock): with the page open twice, the visible tab whose camera
 // runs records, and another takes over when it is hidden or stops, so no second counts twice.
@@ -44,7 +45,7 @@ export class IntervalAccumulator {
   }
 
   reset() {
-    Object.assign(this, { frames: 0, withFace: 0, sums: null, started: Date.now() });
+    Object.assign(this, { frames: 0, withFace: 0, sums: null, profile: null, started: Date.now() });
   }
 
   /** Take one analysed frame's faces ([{box, label, scores}]). */
@@ -56,17 +57,18 @@ export class IntervalAccumulator {
     const scores = Object.values(main.scores);
     this.sums = this.sums ? this.sums.map((sum, index) => sum + scores[index]) : scores;
     this.withFace += 1;
+    if (main.profile) this.profile = main.profile === true ? 'unnamed profile' : main.profile;
   }
 
   /** The interval as a row to store (null if no frame was analysed), and a fresh start. */
   take(classes) {
-    const { frames, withFace, sums, started } = this;
+    const { frames, withFace, sums, started, profile } = this;
     this.reset();
     if (frames === 0) return null;
     const inView = 2 * withFace >= frames; // a face in at least half of the frames
     return {
       start: started, day: dayOf(started), classes: [...classes], seconds: 1,
-      faceSeconds: inView ? 1 : 0, shares: inView ? sums.map((sum) => sum / withFace) : null,
+      faceSeconds: inView ? 1 : 0, shares: inView ? sums.map((sum) => sum / withFace) : null, profile,
     };
   }
 }
@@ -159,11 +161,11 @@ export class MoodRecord {
    * pipeline.mood reads it.
    */
   async csv(classes) {
-    const lines = [['time', 'seconds', 'face_in_view', 'label', ...classes].map(csvCell).join(',')];
+    const lines = [['time', 'seconds', 'face_in_view', 'label', 'profile', ...classes].map(csvCell).join(',')];
     for (const row of await this.rows(classes)) {
       lines.push([
         new Date(row.start).toISOString(), row.seconds, +(row.faceSeconds / row.seconds).toFixed(4),
-        labelOf(classes, row.shares), ...(row.shares ? row.shares.map((share) => +share.toFixed(4)) : classes.map(() => '')),
+        labelOf(classes, row.shares), row.profile ?? '', ...(row.shares ? row.shares.map((share) => +share.toFixed(4)) : classes.map(() => '')),
       ].map(csvCell).join(','));
     }
     return `${lines.join('\n')}\n`;
@@ -173,7 +175,7 @@ export class MoodRecord {
   async json() {
     const intervals = (await this.rows()).map((row) => ({
       time: new Date(row.start).toISOString(), seconds: row.seconds, face_seconds: row.faceSeconds,
-      classes: row.classes, shares: row.shares, label: labelOf(row.classes, row.shares) || null,
+      classes: row.classes, shares: row.shares, label: labelOf(row.classes, row.shares) || null, profile: row.profile ?? null,
     }));
     return JSON.stringify({ format: 'mien-record/1', exported: new Date().toISOString(), intervals }, null, 1);
   }

@@ -15,7 +15,8 @@ export class FaceTracker {
     this.nextId = 1;
   }
 
-  /** Take this frame's faces ([{box, scores, features}]) and return the smoothed faces in view. */
+  /** Take this frame's faces ([{box, scores, ...}]) and return the smoothed faces in view, each
+   * with its id and this frame's face as it came (`frame`). */
   update(faces) {
     const pairs = [];
     this.tracks.forEach((track, t) => faces.forEach((face, f) => {
@@ -32,13 +33,13 @@ export class FaceTracker {
       const track = this.tracks[t];
       track.box = blend(track.box, faces[f].box, this.keepBox);
       track.scores = track.scores && faces[f].scores ? blend(track.scores, faces[f].scores, this.keepScores) : faces[f].scores;
-      track.features = faces[f].features; // this frame's, unsmoothed
+      track.frame = faces[f]; // this frame's face, unsmoothed
       track.missed = 0;
     }
     this.tracks.forEach((track, t) => { if (!usedTracks.has(t)) track.missed += 1; });
     this.tracks = this.tracks.filter((track) => track.missed <= this.maxMissed);
     faces.forEach((face, f) => {
-      if (!usedFaces.has(f)) this.tracks.push({ id: this.nextId++, box: [...face.box], scores: face.scores, features: face.features, missed: 0 });
+      if (!usedFaces.has(f)) this.tracks.push({ id: this.nextId++, box: [...face.box], scores: face.scores, frame: face, missed: 0 });
     });
     return this.tracks.filter((track) => track.missed === 0);
   }

@@ -1,0 +1,93 @@
+"""Make a person's profile from a folder of their labelled pictures, as the page's "Teach Mien your
+face" does from a few seconds of each expression.
+
+    python -m pipeline.personalise me/ --out me.json        # me/neutral/*.jpg, me/happy/*.jpg, ...
+    python -m pipeline.detect photos/ --profile me.json
+
+The folder holds a subfolder per class of the model (any of them; neutral alone already helps),
+named as the classes are (angry, happy, neutral, sad...). In each picture the largest face is
+used; a picture without a face is skipped and counted. The profile holds numbers only (see
+pipeline.faces.personal); the page imports it as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+
+from pipeline.console import load_tensorflow
+from pipeline.data import IMAGE_SUFFIXES
+from pipeline.errors import UserError, reports_user_errors
+from pipeline.expressions import canonical_emotion
+from pipeline.runs import resolve_model_path
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m pipeline.personalise",
+                                     description="Make a person's profile from a folder of their labelled pictures.")
+    parser.add_argument("folder", type=Path, help="a subfolder per class (neutral/, happy/...) of the person's pictures")
+    parser.add_argument("--out", type=Path, required=True, help="the profile to write (.json)")
+    parser.add_argument("--model", help="run folder or .keras file (default: the newest run, else the shipped model)")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
+    return parser.parse_args(argv)
+
+
+def pictures_by_class(folder: Path, classes: list[str]) -> dict[str, list[Path]]:
+    """The pictures of each class's subfolder; a UserError for a subfolder no class is named after."""
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; give a folder with a subfolder per class (neutral/, happy/...).")
+    found = {}
+    for subfolder in sorted(path for path in folder.iterdir() if path.is_dir()):
+        name = canonical_emotion(subfolder.name) or subfolder.name
+        if name not in classes:
+            raise UserError(f"{subfolder} is named after no class of the model; its classes are {', '.join(classes)}.")
+        found[name] = sorted(path for path in subfolder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    if not any(found.values()):
+        raise UserError(f"{folder} holds no pictures in class subfolders ({', '.join(classes)}); add some.")
+    return found
+
+
+@reports_user_errors
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    model_path = resolve_model_path(args.model)
+    load_tensorflow(args.verbose)
+    from pipeline.faces.classifier import ExpressionClassifier  # TensorFlow, once the arguments are good
+    from pipeline.faces.personal import fit_profile
+
+    classifier = ExpressionClassifier(model_path)
+    if not classifier.identity["sha256"]:
+        raise UserError(f"{model_path} does not record the weights the page knows it by; export it with "
+                        "python -m exporters.to_tfjs --keras FILE and use that file.")
+    examples, skipped = {}, 0
+    for name, paths in pictures_by_class(args.folder, classifier.class_names).items():
+        for path in paths:
+            picture = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            faces = classifier.answers(picture) if picture is not None else []
+            if faces:
+                examples.setdefault(name, []).append(max(faces, key=lambda face: face[0][2] * face[0][3])[1])
+            else:
+                skipped += 1
+    if not examples:
+        raise UserError(f"No face was found in the {skipped} picture(s) of {args.folder}; give pictures where one "
+                        "face looks at the camera.")
+    profile = fit_profile(classifier.identity, examples, skipped=skipped)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(profile, indent=1))
+    except OSError as error:
+        raise UserError(f"Cannot write {args.out} ({error.strerror or error}); choose an --out you can write to.") from None
+    counts = ", ".join(f"{name} {count}" for name, count in profile["examples"].items())
+    check = profile["check"]
+    print(f"Profile from {sum(profile['examples'].values())} face(s) ({counts}; {skipped} picture(s) without a face): {args.out}")
+    if check:
+        print(f"Checked on faces it was not fitted on: {check['personal']} of {check['held_out']} read right with it, "
+              f"{check['shipped']} by the shipped model{'' if profile['correction'] else ', so it keeps the shipped model'}.")
+    return profile
+
+
+if __name__ == "__main__":
+    main()

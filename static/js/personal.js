@@ -1,0 +1,120 @@
+// A person's own layer over Mien's model: a correction of its class scores, fitted on the device
+// from a few of that person's faces, so that their expressions are read better. A profile holds
+// numbers only (the correction, and what it was fitted from), never a picture.
+//
+// The correction adds to the log of each class score a weighted sum of the face's features (the
+// network's penultimate layer, scaled to length 1) and a bias: with no correction the scores are
+// the shipped model's, and the fit is pulled towards none (an L2 penalty of `strength`), so a few
+// examples move it only as far as they agree. pipeline/faces/personal.py computes the same.
+
+export const PROFILE_FORMAT = 'mien-profile/1';
+export const METHOD = 'logit-correction';
+// How strongly the correction is pulled towards none: chosen on the people of the Taiwanese
+// expression pictures (python -m bench personal), never on the person it is fitted for.
+export const STRENGTH = 0.03;
+const STEPS = 150; // full-batch Adam steps of a fit
+const LEARNING_RATE = 0.05;
+const FOLDS = 5; // at most, for the check of a profile fitted on two or more examples of a class
+
+/** A feature vector scaled to length 1 (a plain array). */
+export function unit(features) {
+  const length = Math.hypot(...features) || 1;
+  return Array.from(features, (value) => value / length);
+}
+
+/** The class scores of a face read with `profile` (its correction, where it has one). */
+export function personalScores(profile, scores, features) {
+  if (!profile?.correction) return Float32Array.from(scores);
+  const { weights, bias } = profile.correction;
+  const direction = unit(features);
+  const logits = Array.from(scores, (score, c) => Math.log(Math.max(score, 1e-7))
+    + weights[c].reduce((sum, weight, j) => sum + weight * direction[j], bias[c]));
+  const top = Math.max(...logits);
+  const exps = logits.map((logit) => Math.exp(logit - top));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return Float32Array.from(exps, (value) => value / total);
+}
+
+/** The correction fitted with TF.js to `examples` ([{label, scores, features}], label a class index). */
+function fitCorrection(tf, examples, classCount, strength) {
+  const width = examples[0].features.length;
+  const inputs = tf.tensor2d(examples.map(({ features }) => unit(features)));
+  const logScores = tf.tensor2d(examples.map(({ scores }) => Array.from(scores, (score) => Math.log(Math.max(score, 1e-7)))));
+  const targets = tf.oneHot(tf.tensor1d(examples.map(({ label }) => label), 'int32'), classCount);
+  const weights = tf.variable(tf.zeros([width, classCount]));
+  const bias = tf.variable(tf.zeros([classCount]));
+  const optimizer = tf.train.adam(LEARNING_RATE);
+  for (let step = 0; step < STEPS; step += 1) {
+    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, logScores.add(inputs.matMul(weights)).add(bias))
+      .add(weights.square().sum().add(bias.square().sum()).mul(strength)));
+  }
+  const correction = { weights: tf.transpose(weights).arraySync(), bias: bias.arraySync() };
+  tf.dispose([inputs, logScores, targets, weights, bias]);
+  optimizer.dispose();
+  return correction;
+}
+
+const topClass = (scores) => scores.indexOf(Math.max(...scores));
+
+/**
+ * Check a fit on examples it was not fitted on (a k-fold split): how many of them the corrected
+ * scores read right, and how many the shipped ones did. Null where no class has two examples.
+ */
+function checkFit(tf, examples, classCount, strength) {
+  const counts = new Map();
+  examples.forEach(({ label }) => counts.set(label, (counts.get(label) ?? 0) + 1));
+  if (![...counts.values()].some((count) => count > 1)) return null;
+  const folds = Math.min(FOLDS, examples.length);
+  let personal = 0;
+  let shipped = 0;
+  for (let fold = 0; fold < folds; fold += 1) {
+    const held = examples.filter((_, index) => index % folds === fold);
+    const rest = examples.filter((_, index) => index % folds !== fold);
+    const correction = fitCorrection(tf, rest, classCount, strength);
+    for (const { label, scores, features } of held) {
+      personal += topClass(Array.from(personalScores({ correction }, scores, features))) === label;
+      shipped += topClass(Array.from(scores)) === label;
+    }
+  }
+  return { held_out: examples.length, personal, shipped };
+}
+
+/**
+ * A profile for the model whose metadata is `metadata`, from `examples` ({class: [{scores,
+ * features}]}: the shipped scores and the features of that person's faces). Where examples can be
+ * checked (two or more of a class) and the correction reads them no better than the shipped model,
+ * the profile holds no correction: the shipped model is the better one for this person.
+ */
+export function fitProfile(tf, metadata, examples, { strength = STRENGTH, skipped = 0 } = {}) {
+  const { classes } = metadata;
+  const labelled = Object.entries(examples).flatMap(([name, faces]) => faces.map(({ scores, features }) => ({
+    label: classes.indexOf(name), scores, features,
+  })));
+  const check = checkFit(tf, labelled, classes.length, strength);
+  const helps = !check || check.personal > check.shipped;
+  return {
+    format: PROFILE_FORMAT,
+    model: { sha256: metadata.weights_sha256, classes },
+    method: METHOD,
+    created: new Date().toISOString(),
+    examples: Object.fromEntries(Object.entries(examples).map(([name, faces]) => [name, faces.length])),
+    skipped,
+    strength,
+    check,
+    correction: helps ? fitCorrection(tf, labelled, classes.length, strength) : null,
+  };
+}
+
+/** Why `profile` cannot be used with the model whose metadata is `metadata`, or null. */
+export function profileProblem(profile, metadata) {
+  if (profile?.format !== PROFILE_FORMAT) return 'This is not a Mien profile (mien-profile/1); give one the page exported or python -m pipeline.personalise made.';
+  if (profile.model?.sha256 !== metadata.weights_sha256 || JSON.stringify(profile.model?.classes) !== JSON.stringify(metadata.classes)) {
+    return `This profile was made for another model (${(profile.model?.classes ?? []).join(', ')}); make one for this model, or choose the model it was made for.`;
+  }
+  const width = metadata.features?.shape?.[1];
+  if (profile.correction && (profile.correction.weights.length !== metadata.classes.length
+    || profile.correction.weights.some((row) => row.length !== width))) {
+    return 'This profile is damaged (its correction does not fit the model); make it again.';
+  }
+  return null;
+}

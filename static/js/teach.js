@@ -1,0 +1,202 @@
+// "Teach Mien your face": a guided flow on the component's API (personalise, useProfile) that
+// collects a few seconds of each of the model's expressions from the camera, fits a personal
+// profile on the device, shows it against the shipped model, and keeps it (profiles.js). The
+// profiles of this browser can then be chosen, renamed, deleted, exported and imported.
+
+import { ProfileStore, readProfileFile } from './profiles.js';
+
+const COUNTDOWN_S = 3;
+const COLLECT_S = 3;
+
+const $ = (id) => document.getElementById(id);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const article = (name) => (/^[aeiou]/i.test(name) ? 'an' : 'a');
+
+function download(name, text) {
+  const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+export class TeachSection {
+  /**
+   * `mien()`: the page's Mien; `live()`: whether the camera runs; `say(text, kind)`: a message on
+   * the page; `onChange(profile)`: the profile in use changed (null: none).
+   */
+  constructor({ mien, live, say, onChange }) {
+    Object.assign(this, { mien, live, say, onChange });
+    this.store = new ProfileStore();
+    this.ui = {
+      start: $('teach-start'), flow: $('teach-flow'), prompt: $('teach-prompt'), steps: $('teach-steps'),
+      check: $('teach-check'), name: $('teach-name'), save: $('teach-save'), discard: $('teach-discard'),
+      select: $('profile-select'), rename: $('profile-rename'), remove: $('profile-delete'),
+      exportButton: $('profile-export'), importInput: $('profile-import'),
+    };
+    this.examples = {};
+    this.fitted = null;
+    this.wire();
+  }
+
+  wire() {
+    const { ui } = this;
+    ui.start.addEventListener('click', () => this.teach());
+    ui.save.addEventListener('click', () => this.save());
+    ui.discard.addEventListener('click', () => this.close());
+    ui.select.addEventListener('change', () => this.choose(ui.select.value ? Number(ui.select.value) : null));
+    ui.rename.addEventListener('click', async () => {
+      const chosen = await this.chosen();
+      const name = chosen && window.prompt('A new name for this profile:', chosen.name);
+      if (name) await this.store.rename(chosen.id, name);
+      await this.refresh();
+    });
+    ui.remove.addEventListener('click', async () => {
+      const chosen = await this.chosen();
+      if (!chosen || !window.confirm(`Delete the profile "${chosen.name}"? This cannot be undone.`)) return;
+      await this.store.remove(chosen.id);
+      await this.choose(null);
+    });
+    ui.exportButton.addEventListener('click', async () => {
+      const chosen = await this.chosen();
+      if (chosen) download(`mien-profile-${chosen.name.replace(/[^\w-]+/g, '_')}.json`, JSON.stringify({ ...chosen, id: undefined }, null, 1));
+    });
+    ui.importInput.addEventListener('change', async () => {
+      const [file] = ui.importInput.files;
+      ui.importInput.value = '';
+      if (!file) return;
+      try {
+        const profile = await readProfileFile(file);
+        const id = await this.store.add({ ...profile, name: profile.name ?? file.name.replace(/\.json$/, '') });
+        await this.choose(id);
+      } catch (error) {
+        this.say(error.message);
+      }
+    });
+  }
+
+  /** The profile chosen in the list, or null. */
+  async chosen() {
+    return this.ui.select.value ? this.store.get(Number(this.ui.select.value)) : null;
+  }
+
+  /** Read faces with the kept profile `id` (null: the shipped model). */
+  async choose(id) {
+    const profile = id === null ? null : await this.store.get(id);
+    try {
+      await this.mien().useProfile(profile);
+      this.onChange(profile);
+    } catch (error) {
+      this.say(error.message);
+      await this.mien().useProfile(null);
+      this.onChange(null);
+    }
+    await this.refresh();
+  }
+
+  /** The list of kept profiles: this model's can be chosen; others are kept, not offered. */
+  async refresh() {
+    const { ui } = this;
+    const mien = this.mien();
+    const inUse = mien?.profile?.id ?? '';
+    const profiles = await this.store.all();
+    const fits = (profile) => mien?.classes && JSON.stringify(profile.model.classes) === JSON.stringify(mien.classes)
+      && profile.model.sha256 === mien.modelSha256;
+    ui.select.replaceChildren(new Option('none (the shipped model)', ''), ...profiles.map((profile) => Object.assign(
+      new Option(fits(profile) ? profile.name : `${profile.name} (for another model)`, profile.id), { disabled: !fits(profile) },
+    )));
+    ui.select.value = String(inUse);
+    const others = profiles.filter((profile) => !fits(profile)).length;
+    for (const control of [ui.rename, ui.remove, ui.exportButton]) control.disabled = !ui.select.value;
+    return others;
+  }
+
+  /** The guided flow: for each class a prompt, a countdown and a few seconds of faces, then the fit. */
+  async teach() {
+    const mien = this.mien();
+    if (!this.live() || !mien?.classes) {
+      this.say('Start the camera first: Mien learns your face from a few seconds of each expression.', 'info');
+      return;
+    }
+    this.examples = {};
+    this.fitted = null;
+    await mien.useProfile(null); // learn from the shipped model's readings
+    this.onChange(null);
+    this.ui.flow.hidden = false;
+    this.ui.start.disabled = true;
+    this.ui.check.textContent = '';
+    this.ui.save.disabled = true;
+    for (const name of mien.classes) await this.collect(name);
+    await this.fit();
+    this.ui.start.disabled = false;
+  }
+
+  /** A few seconds of `name`: the main face's features, from frames where one face is found. */
+  async collect(name) {
+    const { ui } = this;
+    const mien = this.mien();
+    for (let second = COUNTDOWN_S; second > 0; second -= 1) {
+      ui.prompt.textContent = `Show ${article(name)} ${name} face… ${second}`;
+      await sleep(1000);
+    }
+    ui.prompt.textContent = `Hold ${article(name)} ${name} face.`;
+    const faces = [];
+    const take = ({ detail }) => { if (detail.faces.length === 1 && detail.faces[0].features) faces.push(detail.faces[0]); };
+    mien.addEventListener('result', take);
+    await sleep(COLLECT_S * 1000);
+    mien.removeEventListener('result', take);
+    this.examples[name] = faces;
+    this.showSteps();
+  }
+
+  showSteps() {
+    const { ui } = this;
+    ui.steps.replaceChildren(...Object.entries(this.examples).map(([name, faces]) => {
+      const item = document.createElement('li');
+      const redo = Object.assign(document.createElement('button'), { type: 'button', className: 'quiet', textContent: `Redo ${name}` });
+      redo.addEventListener('click', async () => {
+        redo.disabled = true;
+        await this.collect(name);
+        await this.fit();
+      });
+      item.append(`${name}: ${faces.length ? `${faces.length} frames` : 'no clear face; redo it'} `, redo);
+      return item;
+    }));
+  }
+
+  /** Fit a profile to what was collected, use it, and show how it reads the collected faces. */
+  async fit() {
+    const { ui } = this;
+    const mien = this.mien();
+    const examples = Object.fromEntries(Object.entries(this.examples).filter(([, faces]) => faces.length));
+    ui.prompt.textContent = 'Fitting your profile…';
+    try {
+      this.fitted = await mien.personalise(examples);
+    } catch (error) {
+      ui.prompt.textContent = error.message;
+      return;
+    }
+    const { check, correction } = this.fitted;
+    ui.prompt.textContent = correction
+      ? 'Your profile is in use: look at the camera and see how it reads you (the faces list shows the shipped model too).'
+      : 'Your expressions are read as well without a profile: Mien keeps the shipped model.';
+    ui.check.textContent = check
+      ? `Faces it was not fitted on, read right: ${check.personal} of ${check.held_out} with your profile, ${check.shipped} by the shipped model.`
+      : '';
+    await mien.useProfile(correction ? this.fitted : null);
+    this.onChange(correction ? { ...this.fitted, name: 'new profile' } : null);
+    ui.name.value ||= `Profile ${new Date().toLocaleDateString()}`;
+    ui.save.disabled = false;
+  }
+
+  async save() {
+    const id = await this.store.add({ ...this.fitted, name: this.ui.name.value || 'my profile' });
+    this.close();
+    await this.choose(id);
+  }
+
+  close() {
+    this.ui.flow.hidden = true;
+    this.ui.start.disabled = false;
+    this.fitted = null;
+    this.choose(this.ui.select.value ? Number(this.ui.select.value) : null);
+  }
+}
