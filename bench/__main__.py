@@ -6,7 +6,8 @@ headless Chromium. Each benchmark prints a table and writes its figures to a JSO
     python -m bench frames      # what each way of reading a shown webcam frame costs
     python -m bench accuracy    # Mien vs Human's and face-api's models on validation faces
     python -m bench faces       # faces found by face width, Mien's way and face-api's
-    python -m bench photos --sets jaffe=DIR tfeid=DIR   # labelled photos end to end, with the peers
+    python -m bench photos --sets jaffe=DIR tfeid=DIR     # labelled photos end to end, with the peers
+    python -m bench personal --sets jaffe=DIR tfeid=DIR   # personal profiles on people never seen
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import accuracy, faces, frames, photos, speed
+from bench import accuracy, faces, frames, personal, photos, speed
 from web import REPO
 
 BENCHMARKS = {
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "accuracy": (accuracy, "Mien vs Human and face-api on validation faces"),
     "faces": (faces, "detection rate by face width, Mien's finder and face-api's"),
     "photos": (photos, "labelled whole photos found and read end to end: Mien, face-api and Human"),
+    "personal": (personal, "how much a person's profile helps, on people the model never saw"),
 }
 WITH_A_MODEL = ("speed", "accuracy", "faces")
 

@@ -107,12 +107,12 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
 
     model, info = load_model(model_path)
     network = bare_network(model)
+    expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
+    if tuple(network.input_shape) != expected:
+        raise UserError(f"{model_path} takes input of shape {network.input_shape}, not {expected}; "
+                        "export a model trained with python -m pipeline.train.")
     model = with_flip_average(network, features=True) if flip_average else with_features(network)
     info = {**info, "flip_average": flip_average, "face_crop": face_crop(info).to_json()}
-    expected = (None, INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS)
-    if tuple(model.input_shape) != expected:
-        raise UserError(f"{model_path} takes input of shape {model.input_shape}, not {expected}; "
-                        "export a model trained with python -m pipeline.train.")
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,9 @@ def export(model_path: Path, out: Path, quantize: str, data: str | Path, flip_av
         started = time.monotonic()
         convert(model, staging, QUANTIZATIONS[quantize])
         seconds = time.monotonic() - started
-        faces, face_source = parity_faces(ClassSet.from_json(info["class_members"]), data)
+        class_set = ClassSet.from_json(info["class_members"])
+        faces, face_source = parity_faces(class_set, data)
+        info = {**info, **reference_log_scores(model, class_set, data)}
         parity = check_parity(model, staging, faces, QUANTIZATIONS[quantize])
         parity["face_source"] = face_source
         metadata = describe(staging, info, model_path, quantize, seconds, parity)
@@ -182,6 +184,22 @@ def parity_faces(class_set: ClassSet, data) -> tuple[np.ndarray, str]:
         noise = rng.integers(0, 256, (PARITY_FACES, INPUT_SIZE, INPUT_SIZE)).astype(np.float32)
         faces = np.stack([cv2.GaussianBlur(image, (0, 0), 2) for image in noise])
         return np.clip((faces - faces.mean()) * 4 + 128, 0, 255).astype(np.uint8), "synthetic"
+
+
+def reference_log_scores(model, class_set: ClassSet, data) -> dict:
+    """``{"reference_log_scores": {class: mean log scores}}``: what the model gives, on average, the
+    validation faces of each class of ``data``; a profile taught one expression shifts a person's
+    scores by how theirs differ from it. Empty where ``data`` has no validation faces."""
+    from pipeline.data import load_dataset
+
+    try:
+        split = load_dataset(data, class_set, splits=("validation",))["validation"]
+    except UserError:
+        return {}
+    log_scores = np.log(np.maximum(model.predict(split.images[..., None].astype(np.float32), batch_size=256,
+                                                 verbose=0)[0], 1e-7))
+    return {"reference_log_scores": {name: [round(float(value), 4) for value in log_scores[split.labels == index].mean(axis=0)]
+                                     for index, name in enumerate(class_set.names) if (split.labels == index).any()}}
 
 
 def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantization) -> dict:
@@ -260,6 +278,7 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
                                 f"{', averaged over the face and its mirror image' if info['flip_average'] else ''}"},
         "face_crop": {**info["face_crop"],
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
+        **({"reference_log_scores": info["reference_log_scores"]} if "reference_log_scores" in info else {}),
         "quantization": quantize,
         "flip_average": info["flip_average"],
         "source": {"model": model_path.as_posix() if not model_path.is_absolute() else model_path.name,

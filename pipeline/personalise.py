@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
     if not examples:
         raise UserError(f"No face was found in the {skipped} picture(s) of {args.folder}; give pictures where one "
                         "face looks at the camera.")
-    profile = fit_profile(classifier.identity, examples, skipped=skipped)
+    profile = fit_profile(classifier.identity, examples, skipped=skipped, reference=classifier.reference)
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(profile, indent=1))
@@ -86,6 +86,9 @@ def main(argv=None) -> dict:
     if check:
         print(f"Checked on faces it was not fitted on: {check['personal']} of {check['held_out']} read right with it, "
               f"{check['shipped']} by the shipped model{'' if profile['correction'] else ', so it keeps the shipped model'}.")
+    elif not profile["correction"]:
+        print("This model has no reference scores to compare one expression with (it was exported without validation "
+              "faces), so the profile keeps the shipped model; teach it two expressions or more.")
     return profile
 
 

@@ -15,6 +15,8 @@ export interface MienOptions {
   backend?: Backend;
   /** Smooth boxes and scores over frames while watching. Default true. */
   smoothing?: boolean;
+  /** Give each face its features and this frame's shipped scores (what personalise takes). Default false. */
+  features?: boolean;
   /** How watched frames reach the worker: 'auto' (from the track where the browser can), 'track' or 'bitmap'. */
   frames?: 'auto' | 'track' | 'bitmap';
 }
@@ -29,6 +31,28 @@ export interface Face {
   /** null without an expression model. */
   label: string | null;
   scores: Record<string, number>;
+  /** With {features: true}: the network's penultimate features, and this frame's scores from the shipped model alone. */
+  features?: number[];
+  frameScores?: Record<string, number>;
+  /** Read with a profile: its name (true for an unnamed one). */
+  profile?: string | true;
+}
+
+/** A person's profile: numbers only, never a picture. */
+export interface Profile {
+  format: 'mien-profile/1';
+  name?: string;
+  model: { sha256: string; classes: string[] };
+  /** 'offset' when taught one expression, 'logit-correction' when taught more. */
+  method: 'logit-correction' | 'offset';
+  created: string;
+  examples: Record<string, number>;
+  skipped: number;
+  strength: number;
+  /** On examples it was not fitted on: how many it read right, and the shipped model; null with one example per class, or one class. */
+  check: { held_out: number; personal: number; shipped: number } | null;
+  /** null: the shipped model reads this person as well, and is kept. An offset has no weights. */
+  correction: { weights?: number[][]; bias: number[] } | null;
 }
 
 export interface Analysis {
@@ -78,6 +102,10 @@ export declare class Mien extends EventTarget {
   readonly backendNote: string | null;
   /** The URL of the expression model in use, or null. */
   readonly model: string | null;
+  /** Its weights' SHA-256, which a profile names it by. */
+  readonly modelSha256: string | null;
+  /** The profile in use, or null. */
+  readonly profile: Profile | null;
   /** How watched frames reach the worker: 'track' or 'bitmap'; null when not watching. */
   readonly frameSource: 'track' | 'bitmap' | null;
   /** Resolves once analysis has started; results come as 'result' events. Never stops the caller's tracks. */
@@ -87,6 +115,10 @@ export declare class Mien extends EventTarget {
   /** All faces of one picture, at its full resolution. Dispatches nothing. */
   analyse(picture: Picture): Promise<Analysis>;
   setModel(url: string | URL | null): Promise<void>;
+  /** Fit a profile from pictures or faces of results (with features); does not apply it. */
+  personalise(examples: Record<string, Array<Picture | Face>>): Promise<Profile>;
+  /** Read faces with `profile`, or with the shipped model alone (null). */
+  useProfile(profile: Profile | null): Promise<void>;
   setBackend(name: Backend): Promise<void>;
   /** End the worker and free everything it holds. */
   dispose(): void;

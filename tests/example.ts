@@ -13,6 +13,8 @@ const stream = await navigator.mediaDevices.getUserMedia({ video: true });
 await mien.watch(stream);
 const { faces, width, height, ms } = await mien.analyse(document.createElement('canvas'));
 console.log(faces.length, width, height, ms, mien.classes?.join(), mien.backend);
+const profile = await mien.personalise({ neutral: [document.createElement('canvas')] });
+await mien.useProfile(profile.correction ? profile : null);
 await mien.setModel(null);
 await mien.setBackend('wasm');
 mien.stop();

@@ -365,7 +365,7 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     pictures (numbers only); useProfile applies it; Python computes the same scores to 1e-4."""
     import numpy as np
 
-    from pipeline.faces.personal import personal_scores
+    from pipeline.faces.personal import fit_offset, personal_scores
 
     ok, happy = cv2.imencode(".png", astronaut_bgr())
     ok, other = cv2.imencode(".png", cv2.flip(astronaut_bgr(), 1))
@@ -374,13 +374,14 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
         const [happy, other, wall] = arg.map((text) => new Blob([Uint8Array.from(atob(text), (c) => c.charCodeAt(0))]));
         const mien = await Mien.create({{ features: true }});
         const before = (await mien.analyse(happy)).faces[0];
+        const resting = {{ face: (await mien.analyse(other)).faces[0], profile: await mien.personalise({{ neutral: [other] }}) }};
         const profile = await mien.personalise({{ neutral: [other, other], happy: [happy] }});
         await mien.useProfile(profile);
         const after = (await mien.analyse(happy)).faces[0];
         const unknown = await mien.personalise({{ smug: [happy] }}).catch((error) => error.message);
         const empty = await mien.personalise({{ happy: [wall] }}).catch((error) => error.message);
         mien.dispose();
-        return {{ before, profile, after, unknown, empty }};""", [as_base64(data.tobytes()) for data in (happy, other, wall)])
+        return {{ before, resting, profile, after, unknown, empty }};""", [as_base64(data.tobytes()) for data in (happy, other, wall)])
     before, profile, after = result["before"], result["profile"], result["after"]
     assert len(before["features"]) == 256 and set(before["frameScores"]) == {"angry", "happy", "neutral", "sad"}
     assert profile["format"] == "mien-profile/1" and profile["examples"] == {"neutral": 2, "happy": 1}
@@ -390,6 +391,12 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     names = ["angry", "happy", "neutral", "sad"]
     python = personal_scores(profile, np.array([after["frameScores"][n] for n in names]), np.array(after["features"]))
     np.testing.assert_allclose(python, [after["scores"][n] for n in names], atol=1e-4)
+    # Taught one expression: an offset from the model's reference scores for it, as Python fits it.
+    resting = result["resting"]
+    assert resting["profile"]["method"] == "offset" and set(resting["profile"]["correction"]) == {"bias"}
+    reference = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["reference_log_scores"]
+    offset = fit_offset(np.array([[resting["face"]["frameScores"][n] for n in names]]), np.array([2]), names, reference)
+    np.testing.assert_allclose(resting["profile"]["correction"]["bias"], offset["bias"], atol=1e-4)
     assert result["unknown"] == 'The model has no class "smug"; its classes are angry, happy, neutral, sad.'
     assert result["empty"].startswith("No face was found in the 1 picture(s) given, so no profile can be made")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -212,8 +213,8 @@ def test_a_disk_that_fills_up_during_a_video_ends_its_csv_with_a_sentence_and_le
         "import resource, sys",
         "from pipeline.faces.classifier import ExpressionClassifier",
         "loaded = ExpressionClassifier.__init__",
-        "def loading(self, path):",
-        "    loaded(self, path)",
+        "def loading(self, path, profile=None):",
+        "    loaded(self, path, profile)",
         "    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))",
         "ExpressionClassifier.__init__ = loading",
         "from pipeline.detect import main",
@@ -269,6 +270,17 @@ def test_a_profile_made_from_a_folder_of_pictures_reads_the_person_with_it(tmp_p
                             "--profile", str(tmp_path / "me.json")])
     neutral = [float(next(csv.DictReader(open(tmp_path / name)))["neutral"]) for name in ("a.csv", "b.csv")]
     assert neutral[1] > neutral[0] and shipped.sources == personal.sources == 1  # read with the person's neutral in mind
+    # The resting face alone: an offset, after which that face reads as the model's average neutral face.
+    (tmp_path / "rest" / "neutral").mkdir(parents=True)
+    shutil.copy(tmp_path / "me" / "neutral" / "1.png", tmp_path / "rest" / "neutral" / "1.png")
+    resting = personalise.main([str(tmp_path / "rest"), "--out", str(tmp_path / "rest.json"), "--model", str(DEFAULT_SHIPPED_MODEL)])
+    assert resting["method"] == "offset" and resting["check"] is None and set(resting["correction"]) == {"bias"}
+    detect.main([str(photo), "--model", str(DEFAULT_SHIPPED_MODEL), "--out", str(tmp_path / "c"), "--csv", str(tmp_path / "c.csv"),
+                 "--profile", str(tmp_path / "rest.json")])
+    reference = np.array(json.loads((REPO / "static" / "model" / "metadata.json").read_text())["reference_log_scores"]["neutral"])
+    row = next(csv.DictReader(open(tmp_path / "c.csv")))
+    np.testing.assert_allclose([float(row[n]) for n in ("angry", "happy", "neutral", "sad")],
+                               np.exp(reference) / np.exp(reference).sum(), atol=2e-3)
 
 
 def test_a_profile_of_another_model_or_no_profile_at_all_is_one_sentence(tmp_path, capsys):

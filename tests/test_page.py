@@ -471,6 +471,13 @@ def test_teaching_mien_your_face_keeps_a_named_profile_that_reads_the_faces_and_
     page.click("#record-toggle")  # the record notes the profile each second was read with
     page.wait_for_function("async () => (await window.mien.record.rows()).some((row) => row.profile === 'Ana')")
     page.click("#record-toggle")
+    # The resting face alone: an offset profile, in use at once.
+    page.click("#teach-resting")
+    page.wait_for_function("() => document.querySelector('#teach-prompt').textContent.startsWith('Show a neutral face')")
+    page.wait_for_function("() => window.mien.state.profile === 'new profile'", timeout=60_000)
+    assert page.text_content("#teach-steps").startswith("neutral: ") and "happy" not in page.text_content("#teach-steps")
+    page.click("#teach-discard")
+    page.wait_for_function("() => window.mien.state.profile === 'Ana'")
     page.select_option("#model-select", "/models/model-7/")  # another model: the profile is kept, not used
     assert "it is kept, and not used with this one" in message(page, "profile")
     page.wait_for_function("() => window.mien.state.ready && Object.keys(window.mien.state.faces[0]?.scores ?? {}).length === 7")

@@ -73,7 +73,7 @@ async function mienFrame({ detector, model }, source) {
 /** Mien's scores for one 48x48 face, given to the network as it is (no detector, no crop). */
 async function mienClassifyTight(model, faces, index) {
   const input = tf.tensor4d(faceAt(faces, index), [1, FACE_SIDE, FACE_SIDE, 1], 'float32');
-  const [output] = model.model.execute(input, model.outputs.slice(0, 1)); // the class scores
+  const output = model.model.execute(input, model.outputs[0]); // the class scores
   const scores = await output.data();
   tf.dispose([input, output]);
   return scores;
@@ -296,6 +296,42 @@ window.bench = {
     const used = mien.backend;
     mien.dispose();
     return { backend: used, photos };
+  },
+
+  /** The same, each face with its features and the shipped model's scores (for bench personal). */
+  async mienPhotoFaces(backend, modelUrl, files) {
+    const { Mien } = await import('/mien.js');
+    const mien = await Mien.create({ model: modelUrl, backend, features: true });
+    const photos = [];
+    for (const file of files) photos.push((await mien.analyse(await (await fetch(`/bench/data/${file}`)).blob())).faces);
+    mien.dispose();
+    return { photos };
+  },
+
+  /**
+   * Profiles fitted and applied by the component's own code (personal.js) to the photos' faces
+   * (mienPhotoFaces): for each task ({examples: {class: [photo]}, held: [photo]}) and each strength,
+   * the class each held photo's largest face is read as. Also the median ms of a fit.
+   */
+  async mienProfiles(backend, modelUrl, faces, tasks, strengths) {
+    await useBackend(tf, backend);
+    const { fitProfile, personalScores } = await import('/static/js/personal.js');
+    const metadata = await (await fetch(`${modelUrl}metadata.json`)).json();
+    const largest = (index) => faces.photos[index].reduce((a, b) => (a.box[2] * a.box[3] >= b.box[2] * b.box[3] ? a : b));
+    const example = (index) => ({ scores: metadata.classes.map((name) => largest(index).frameScores[name]), features: largest(index).features });
+    const times = [];
+    const answers = tasks.map(({ examples, held }) => strengths.map((strength) => {
+      const started = performance.now();
+      const profile = fitProfile(tf, metadata, Object.fromEntries(Object.entries(examples).map(([name, photos]) => [name, photos.map(example)])), { strength });
+      times.push(performance.now() - started);
+      return held.map((index) => {
+        const { scores, features } = example(index);
+        const read = Array.from(personalScores(profile, scores, features));
+        return read.indexOf(Math.max(...read));
+      });
+    }));
+    times.sort((a, b) => a - b);
+    return { answers, fit_ms: times[Math.floor(times.length / 2)], tensors: tf.memory().numTensors };
   },
 
   /** The same through face-api's own pipeline: TinyFaceDetector (416) and FaceExpressionNet. */

@@ -58,6 +58,7 @@ class ExpressionClassifier:
         self.class_names: list[str] = info["classes"]
         # What a profile names its model by: the TF.js weights' hash the exporter records, and the classes.
         self.identity = {"sha256": info.get("weights_sha256"), "classes": self.class_names}
+        self.reference = info.get("reference_log_scores")  # what a profile taught one expression is fitted against
         self.profile = read_profile(profile, self.identity) if profile else None
         if self.profile and len(self.model.outputs) < 2:
             raise UserError(f"{model_path} gives no features to read a profile with; export it again with --keras.")

@@ -209,14 +209,10 @@ class FaceFinder:
         # A face new in a tile must be a clear one: once followed, it is seen large and found again
         # with ease, and so would a false one be.
         in_tile = [face for face in in_tile if trusted_in_tile(face[0], tile[2])]
-        # Faces not searched for again in this frame are kept as they were found (all of them where
-        # nothing changed, those not followed where only followed faces' areas changed); the tile only
-        # adds faces new to them.
+        # Faces not searched for again in this frame are kept as they were found: all of them where
+        # nothing changed, those not followed where only followed faces' areas changed.
         unsearched = [] if whole else [face for face in self.kept if not around or face not in self.followed]
-        known = [*(face for faces in found for face in faces), *unsearched]
-        added = in_tile if whole else [face for face in in_tile
-                                       if all(overlap(old, face[0]) < FINDER["iou_threshold"] for old, _ in known)]
-        kept = strongest([*known, *added], FINDER["max_faces"])
+        kept = strongest([*(face for faces in found for face in faces), *unsearched, *in_tile], FINDER["max_faces"])
         fresh = any(all(overlap(old, box) < FINDER["iou_threshold"] for old, _ in self.kept) for box, _ in kept)
         # A new face is searched for again in full at the next frame: followed, and seen large.
         self.reference = None if fresh else (thumbnail if whole or around else self.reference)

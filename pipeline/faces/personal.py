@@ -2,9 +2,11 @@
 same way, so that a profile made on the page reads faces alike here, and one made here (python -m
 pipeline.personalise) works on the page.
 
-The layer adds to the log of each class score a weighted sum of the face's features (the
-network's penultimate layer, scaled to length 1) and a bias, fitted to a few of the person's faces
-with a pull towards no correction at all.
+Taught two or more expressions, the layer adds to the log of each class score a weighted sum of
+the face's features (the network's penultimate layer, scaled to length 1) and a bias, fitted to
+the person's faces with a pull towards no correction at all. Taught one expression (a neutral face,
+say), it adds a bias alone: minus how the person's log scores for it differ from what the model
+gives, on average, the validation faces of that class (the exported model's reference_log_scores).
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import numpy as np
 from pipeline.errors import UserError
 
 PROFILE_FORMAT = "mien-profile/1"
-METHOD = "logit-correction"
 # As personal.js: the strength chosen on the Taiwanese pictures' people, the fit's steps and rate.
-STRENGTH = 0.03
+STRENGTH = 0.01
 STEPS = 150
 LEARNING_RATE = 0.05
 FOLDS = 5
@@ -36,8 +37,10 @@ def personal_scores(profile: dict | None, scores: np.ndarray, features: np.ndarr
     """Class scores read with ``profile`` (for one face or a batch of them)."""
     if not profile or not profile.get("correction"):
         return np.asarray(scores)
-    weights, bias = np.asarray(profile["correction"]["weights"]), np.asarray(profile["correction"]["bias"])
-    logits = np.log(np.maximum(np.asarray(scores, np.float64), 1e-7)) + unit(features) @ weights.T + bias
+    correction = profile["correction"]
+    logits = np.log(np.maximum(np.asarray(scores, np.float64), 1e-7)) + np.asarray(correction["bias"])
+    if correction.get("weights") is not None:
+        logits = logits + unit(features) @ np.asarray(correction["weights"]).T
     logits -= logits.max(axis=-1, keepdims=True)
     exps = np.exp(logits)
     return exps / exps.sum(axis=-1, keepdims=True)
@@ -64,6 +67,16 @@ def fit_correction(scores: np.ndarray, features: np.ndarray, labels: np.ndarray,
     return {"weights": weights.T.tolist(), "bias": bias.tolist()}
 
 
+def fit_offset(scores: np.ndarray, labels: np.ndarray, classes: list[str], reference: dict | None) -> dict | None:
+    """The bias alone, for examples of one class: minus how far their log scores are, on average,
+    from the model's ``reference`` for that class; None without a reference for it."""
+    name = classes[labels[0]]
+    if not reference or name not in reference:
+        return None
+    offset = np.log(np.maximum(np.asarray(scores, np.float64), 1e-7)).mean(axis=0) - np.asarray(reference[name])
+    return {"bias": (-offset).tolist()}
+
+
 def check_fit(scores, features, labels, class_count: int, strength: float) -> dict | None:
     """How many examples a k-fold fit reads right, against the shipped model; None where no class
     has two examples."""
@@ -81,21 +94,25 @@ def check_fit(scores, features, labels, class_count: int, strength: float) -> di
 
 
 def fit_profile(model: dict, examples: dict[str, list[tuple[np.ndarray, np.ndarray]]], strength: float = STRENGTH,
-                skipped: int = 0) -> dict:
+                skipped: int = 0, reference: dict | None = None) -> dict:
     """A profile for ``model`` ({sha256, classes}) from ``examples`` ({class: [(scores, features)]}),
-    as personal.js's fitProfile makes one."""
+    as personal.js's fitProfile makes one; ``reference``: the model's reference_log_scores."""
     names = [name for name, faces in examples.items() for _ in faces]
     scores = np.array([face[0] for faces in examples.values() for face in faces])
     features = np.array([face[1] for faces in examples.values() for face in faces])
     labels = np.array([model["classes"].index(name) for name in names])
-    check = check_fit(scores, features, labels, len(model["classes"]), strength)
-    helps = check is None or check["personal"] > check["shipped"]
+    if len(set(labels.tolist())) == 1:
+        method, check, correction = "offset", None, fit_offset(scores, labels, model["classes"], reference)
+    else:
+        check = check_fit(scores, features, labels, len(model["classes"]), strength)
+        helps = check is None or check["personal"] > check["shipped"]
+        method = "logit-correction"
+        correction = fit_correction(scores, features, labels, len(model["classes"]), strength) if helps else None
     return {
-        "format": PROFILE_FORMAT, "model": model, "method": METHOD,
+        "format": PROFILE_FORMAT, "model": model, "method": method,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "examples": {name: len(faces) for name, faces in examples.items()}, "skipped": skipped, "strength": strength,
-        "check": check,
-        "correction": fit_correction(scores, features, labels, len(model["classes"]), strength) if helps else None,
+        "check": check, "correction": correction,
     }
 
 

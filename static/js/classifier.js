@@ -79,7 +79,7 @@ export class ExpressionModel {
       const batch = new Float32Array(pending.length * size * size);
       pending.forEach((face, index) => batch.set(crops[face], index * size * size));
       const input = tf.tensor4d(batch, [pending.length, size, size, 1]);
-      const outputs = this.model.execute(input, this.outputs);
+      const outputs = [this.model.execute(input, this.outputs)].flat(); // one output comes as a tensor, two as a list
       const [scores, features = null] = await Promise.all(outputs.map((output) => output.data()));
       tf.dispose([input, outputs]);
       const width = features && features.length / pending.length;

@@ -222,13 +222,10 @@ export class FaceFinder {
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
     const inTile = found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder));
-    // Faces not searched for again in this frame are kept as they were found (all of them where
-    // nothing changed, those not followed where only followed faces' areas changed); the tile only
-    // adds faces new to them.
+    // Faces not searched for again in this frame are kept as they were found: all of them where
+    // nothing changed, those not followed where only followed faces' areas changed.
     const unsearched = whole ? [] : this.kept.filter((face) => !around.length || !this.followed.includes(face));
-    const known = [...found.flat(), ...unsearched];
-    const added = whole ? inTile : inTile.filter((face) => known.every((old) => overlap(old.box, face.box) < finder.iou_threshold));
-    const kept = strongest([...known, ...added], finder.max_faces, finder);
+    const kept = strongest([...found.flat(), ...unsearched, ...inTile], finder.max_faces, finder);
     const fresh = kept.some((face) => !this.kept.some((old) => overlap(old.box, face.box) >= finder.iou_threshold));
     // A new face is searched for again in full at the next frame: followed, and seen large.
     this.reference = fresh ? null : (whole || around.length ? thumbnail : this.reference);

@@ -2,16 +2,18 @@
 // from a few of that person's faces, so that their expressions are read better. A profile holds
 // numbers only (the correction, and what it was fitted from), never a picture.
 //
-// The correction adds to the log of each class score a weighted sum of the face's features (the
-// network's penultimate layer, scaled to length 1) and a bias: with no correction the scores are
-// the shipped model's, and the fit is pulled towards none (an L2 penalty of `strength`), so a few
-// examples move it only as far as they agree. pipeline/faces/personal.py computes the same.
+// Taught two or more expressions, the correction adds to the log of each class score a weighted
+// sum of the face's features (the network's penultimate layer, scaled to length 1) and a bias:
+// with no correction the scores are the shipped model's, and the fit is pulled towards none (an L2
+// penalty of `strength`), so a few examples move it only as far as they agree. Taught one
+// expression (a neutral face, say), it is a bias alone: minus how the person's log scores for it
+// differ from what the model gives, on average, the validation faces of that class (the model's
+// metadata.reference_log_scores). pipeline/faces/personal.py computes the same.
 
 export const PROFILE_FORMAT = 'mien-profile/1';
-export const METHOD = 'logit-correction';
 // How strongly the correction is pulled towards none: chosen on the people of the Taiwanese
 // expression pictures (python -m bench personal), never on the person it is fitted for.
-export const STRENGTH = 0.03;
+export const STRENGTH = 0.01;
 const STEPS = 150; // full-batch Adam steps of a fit
 const LEARNING_RATE = 0.05;
 const FOLDS = 5; // at most, for the check of a profile fitted on two or more examples of a class
@@ -26,9 +28,9 @@ export function unit(features) {
 export function personalScores(profile, scores, features) {
   if (!profile?.correction) return Float32Array.from(scores);
   const { weights, bias } = profile.correction;
-  const direction = unit(features);
+  const direction = weights ? unit(features) : null;
   const logits = Array.from(scores, (score, c) => Math.log(Math.max(score, 1e-7))
-    + weights[c].reduce((sum, weight, j) => sum + weight * direction[j], bias[c]));
+    + (weights ? weights[c].reduce((sum, weight, j) => sum + weight * direction[j], bias[c]) : bias[c]));
   const top = Math.max(...logits);
   const exps = logits.map((logit) => Math.exp(logit - top));
   const total = exps.reduce((a, b) => a + b, 0);
@@ -52,6 +54,15 @@ function fitCorrection(tf, examples, classCount, strength) {
   tf.dispose([inputs, logScores, targets, weights, bias]);
   optimizer.dispose();
   return correction;
+}
+
+/** The bias alone, for examples of one class, against the model's `reference` (null without one). */
+function fitOffset(examples, classes, reference) {
+  const name = classes[examples[0].label];
+  if (!reference?.[name]) return null;
+  const mean = reference[name].map((_, c) => examples.reduce(
+    (sum, { scores }) => sum + Math.log(Math.max(scores[c], 1e-7)), 0) / examples.length);
+  return { bias: mean.map((value, c) => reference[name][c] - value) };
 }
 
 const topClass = (scores) => scores.indexOf(Math.max(...scores));
@@ -81,27 +92,30 @@ function checkFit(tf, examples, classCount, strength) {
 
 /**
  * A profile for the model whose metadata is `metadata`, from `examples` ({class: [{scores,
- * features}]}: the shipped scores and the features of that person's faces). Where examples can be
- * checked (two or more of a class) and the correction reads them no better than the shipped model,
- * the profile holds no correction: the shipped model is the better one for this person.
+ * features}]}: the shipped scores and the features of that person's faces). Of one class, the
+ * profile holds an offset. Of more, where examples can be checked (two or more of a class) and the
+ * correction reads them no better than the shipped model, it holds no correction: the shipped
+ * model is the better one for this person.
  */
 export function fitProfile(tf, metadata, examples, { strength = STRENGTH, skipped = 0 } = {}) {
   const { classes } = metadata;
   const labelled = Object.entries(examples).flatMap(([name, faces]) => faces.map(({ scores, features }) => ({
     label: classes.indexOf(name), scores, features,
   })));
-  const check = checkFit(tf, labelled, classes.length, strength);
+  const oneClass = new Set(labelled.map(({ label }) => label)).size === 1;
+  const check = oneClass ? null : checkFit(tf, labelled, classes.length, strength);
   const helps = !check || check.personal > check.shipped;
   return {
     format: PROFILE_FORMAT,
     model: { sha256: metadata.weights_sha256, classes },
-    method: METHOD,
+    method: oneClass ? 'offset' : 'logit-correction',
     created: new Date().toISOString(),
     examples: Object.fromEntries(Object.entries(examples).map(([name, faces]) => [name, faces.length])),
     skipped,
     strength,
     check,
-    correction: helps ? fitCorrection(tf, labelled, classes.length, strength) : null,
+    correction: oneClass ? fitOffset(labelled, classes, metadata.reference_log_scores)
+      : (helps ? fitCorrection(tf, labelled, classes.length, strength) : null),
   };
 }
 
@@ -112,8 +126,9 @@ export function profileProblem(profile, metadata) {
     return `This profile was made for another model (${(profile.model?.classes ?? []).join(', ')}); make one for this model, or choose the model it was made for.`;
   }
   const width = metadata.features?.shape?.[1];
-  if (profile.correction && (profile.correction.weights.length !== metadata.classes.length
-    || profile.correction.weights.some((row) => row.length !== width))) {
+  const { weights, bias } = profile.correction ?? {};
+  if (profile.correction && (bias?.length !== metadata.classes.length || (weights
+    && (weights.length !== metadata.classes.length || weights.some((row) => row.length !== width))))) {
     return 'This profile is damaged (its correction does not fit the model); make it again.';
   }
   return null;

@@ -27,7 +27,7 @@ export class TeachSection {
     Object.assign(this, { mien, live, say, onChange });
     this.store = new ProfileStore();
     this.ui = {
-      start: $('teach-start'), flow: $('teach-flow'), prompt: $('teach-prompt'), steps: $('teach-steps'),
+      start: $('teach-start'), resting: $('teach-resting'), flow: $('teach-flow'), prompt: $('teach-prompt'), steps: $('teach-steps'),
       check: $('teach-check'), name: $('teach-name'), save: $('teach-save'), discard: $('teach-discard'),
       select: $('profile-select'), rename: $('profile-rename'), remove: $('profile-delete'),
       exportButton: $('profile-export'), importInput: $('profile-import'),
@@ -40,6 +40,7 @@ export class TeachSection {
   wire() {
     const { ui } = this;
     ui.start.addEventListener('click', () => this.teach());
+    ui.resting.addEventListener('click', () => this.teach(['neutral']));
     ui.save.addEventListener('click', () => this.save());
     ui.discard.addEventListener('click', () => this.close());
     ui.select.addEventListener('change', () => this.choose(ui.select.value ? Number(ui.select.value) : null));
@@ -104,13 +105,17 @@ export class TeachSection {
       new Option(fits(profile) ? profile.name : `${profile.name} (for another model)`, profile.id), { disabled: !fits(profile) },
     )));
     ui.select.value = String(inUse);
+    ui.resting.hidden = !mien?.classes?.includes('neutral');
     const others = profiles.filter((profile) => !fits(profile)).length;
     for (const control of [ui.rename, ui.remove, ui.exportButton]) control.disabled = !ui.select.value;
     return others;
   }
 
-  /** The guided flow: for each class a prompt, a countdown and a few seconds of faces, then the fit. */
-  async teach() {
+  /**
+   * The guided flow: for each class (or those `named`) a prompt, a countdown and a few seconds of
+   * faces, then the fit. A resting face alone makes an offset profile (personal.js).
+   */
+  async teach(named = null) {
     const mien = this.mien();
     if (!this.live() || !mien?.classes) {
       this.say('Start the camera first: Mien learns your face from a few seconds of each expression.', 'info');
@@ -121,12 +126,12 @@ export class TeachSection {
     await mien.useProfile(null); // learn from the shipped model's readings
     this.onChange(null);
     this.ui.flow.hidden = false;
-    this.ui.start.disabled = true;
+    this.ui.start.disabled = this.ui.resting.disabled = true;
     this.ui.check.textContent = '';
     this.ui.save.disabled = true;
-    for (const name of mien.classes) await this.collect(name);
+    for (const name of named ?? mien.classes) await this.collect(name);
     await this.fit();
-    this.ui.start.disabled = false;
+    this.ui.start.disabled = this.ui.resting.disabled = false;
   }
 
   /** A few seconds of `name`: the main face's features, from frames where one face is found. */
@@ -195,7 +200,7 @@ export class TeachSection {
 
   close() {
     this.ui.flow.hidden = true;
-    this.ui.start.disabled = false;
+    this.ui.start.disabled = this.ui.resting.disabled = false;
     this.fitted = null;
     this.choose(this.ui.select.value ? Number(this.ui.select.value) : null);
   }

@@ -1,0 +1,146 @@
+"""python -m bench personal: how much a person's profile helps, measured on people the model never
+saw. For each person of each photo set (bench.photos: JAFFE, the Taiwanese pictures), profiles
+are fitted from one picture per class, over every choice of those pictures (20 fixed random draws
+where there are more), and from one neutral picture alone, and each is scored on that person's
+remaining pictures; beside them, the shipped model alone, face-api and Human on the same pictures.
+
+Everything goes through Mien's component in Chromium: each photo once through ``analyse`` (found,
+cropped and read end to end, with its features), the profiles fitted and applied by the
+component's own code (static/js/personal.js). The strength that pulls a profile towards the shipped
+model is chosen for each person on the other people of the set, never on the person.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench.browser import chromium, run_in_page
+from bench.photos import MODELS, SETS, answers_of, folders, write_photos
+from bench.results import BENCH_DOCS, MODEL_CARD, publish
+from bench.server import BenchServer
+from pipeline.expressions import ClassSet
+
+STRENGTHS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+DRAWS = 20
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--sets", nargs="+", metavar="NAME=FOLDER", required=True,
+                        help=f"the sets' folders, as fetched: {', '.join(f'{name} ({s.source})' for name, s in SETS.items())}")
+    parser.add_argument("--classes", nargs="+", default=list(MODELS), choices=list(MODELS),
+                        help="class sets to measure, each with its model: 4 (static/model), 7 (static/model-7)")
+    parser.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
+    parser.add_argument("--card", default=str(MODEL_CARD), help="model card to write the tables into ('' for none)")
+    parser.add_argument("--out", type=Path, default=BENCH_DOCS / "personal.json")
+
+
+def run(args) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    results = {"sets": {}, "backend": args.backend, "strengths": list(STRENGTHS), "draws": DRAWS}
+    for name, folder in folders(args.sets).items():
+        photo_set = SETS[name]
+        photos = photo_set.photos(folder)
+        results["sets"][name] = {"title": photo_set.title, "source": photo_set.source, "by_classes": {}}
+        with tempfile.TemporaryDirectory() as data_dir:
+            files = write_photos(photos, Path(data_dir))
+            with BenchServer(data_dir) as server, sync_playwright() as playwright, chromium(playwright) as browser:
+                peers = {"face-api": run_in_page(browser, f"{server.url}/bench/face-api.html", "faceApiPhotos", args.backend, files),
+                         "Human": run_in_page(browser, f"{server.url}/bench/human.html", "humanPhotos", args.backend, files)}
+                for classes in args.classes:
+                    print(f"{photo_set.title}, {classes} classes: features of {len(files)} photos ...", file=sys.stderr)
+                    model = f"/models/{MODELS[classes].name}/"
+                    faces = run_in_page(browser, f"{server.url}/bench/mien.html", "mienPhotoFaces", args.backend, model, files)
+                    results["sets"][name]["by_classes"][classes] = measure(
+                        browser, server.url, args.backend, model, photos, faces, peers, classes)
+    return publish("personal", results, personal_table(results), args.out, args.card)
+
+
+def measure(browser, url: str, backend: str, model: str, photos, faces: dict, peers: dict, classes: str) -> dict:
+    """Per person, the shipped model, the peers and the profiles (per strength) on the same pictures."""
+    class_set = ClassSet.from_json(json.loads((MODELS[classes] / "metadata.json").read_text())["class_members"])
+    names = class_set.names
+    kept = [index for index, (_, expression, _) in enumerate(photos) if expression in names]
+    labels = np.full(len(photos), -1)
+    labels[kept] = [names.index(photos[index][1]) for index in kept]
+    found = [index for index in kept if faces["photos"][index]]
+    people = sorted({photos[index][2] for index in kept})
+    rng = np.random.default_rng(13)
+    tasks, owners = [], []
+    for person in people:
+        own = [index for index in found if photos[index][2] == person]
+        by_class = [[index for index in own if labels[index] == c] for c in range(len(names))]
+        combos = (list(itertools.product(*by_class)) if np.prod([len(c) for c in by_class]) <= DRAWS else
+                  [tuple(int(rng.choice(c)) for c in by_class) for _ in range(DRAWS)]) if all(by_class) else []
+        neutral = by_class[names.index("neutral")]
+        for kind, picks in (("one per class", [list(combo) for combo in combos]), ("neutral only", [[n] for n in neutral])):
+            for pick in picks:
+                tasks.append({"examples": {names[labels[i]]: [i] for i in pick}, "held": [i for i in own if i not in pick]})
+                owners.append((person, kind))
+    print(f"{len(tasks)} profiles x {len(STRENGTHS)} strengths ...", file=sys.stderr)
+    fitted = run_in_page(browser, f"{url}/bench/mien.html", "mienProfiles", backend, model, faces, tasks, list(STRENGTHS))
+    # Each photo's answer: with a profile (per task and strength), alone, and by the peers.
+    shipped = answers_of(faces, list(range(len(photos))), class_set)
+    peer_answers = {peer: answers_of(output, list(range(len(photos))), class_set) for peer, output in peers.items()}
+    rows = {}
+    for (person, kind), task, answers in zip(owners, tasks, fitted["answers"]):
+        held = np.array([i for i in task["held"]])
+        if len(held) == 0:
+            continue
+        truth = labels[held]
+        row = rows.setdefault((person, kind), {"shipped": [], "personal": {s: [] for s in STRENGTHS}})
+        row["shipped"].append(float((shipped[held] == truth).mean()))
+        for strength, predicted in zip(STRENGTHS, answers):
+            row["personal"][strength].append(float((np.array(predicted) == truth).mean()))
+    by_kind = {}
+    for kind in ("one per class", "neutral only"):
+        persons = {person: row for (person, k), row in rows.items() if k == kind}
+        if not persons:
+            continue
+        means = {person: {s: statistics.mean(row["personal"][s]) for s in STRENGTHS} for person, row in persons.items()}
+        outcome = {}
+        for person, row in persons.items():
+            others = [p for p in persons if p != person]
+            # The strength is chosen on the other people: the best mean gain over the shipped model there.
+            strength = max(STRENGTHS, key=lambda s: statistics.mean(
+                means[p][s] - statistics.mean(persons[p]["shipped"]) for p in others)) if others else STRENGTHS[2]
+            outcome[person] = {"strength": strength, "shipped": statistics.mean(row["shipped"]),
+                               "personal": means[person][strength], "draws": len(row["shipped"])}
+        gains = [o["personal"] - o["shipped"] for o in outcome.values()]
+        by_kind[kind] = {
+            "people": len(outcome), "shipped": statistics.mean(o["shipped"] for o in outcome.values()),
+            "personal": statistics.mean(o["personal"] for o in outcome.values()),
+            "worst_person": min(o["personal"] for o in outcome.values()),
+            "worse": sum(gain < 0 for gain in gains), "by_person": outcome,
+            "strength_overall": max(STRENGTHS, key=lambda s: statistics.mean(
+                means[p][s] - statistics.mean(persons[p]["shipped"]) for p in persons)),
+        }
+    peers_accuracy = {peer: statistics.mean(float((answers[[i for i in kept if photos[i][2] == person]]
+                                                   == labels[[i for i in kept if photos[i][2] == person]]).mean())
+                                            for person in people) for peer, answers in peer_answers.items()}
+    return {"classes": names, "photos": len(kept), "with_a_face": len(found), "people": len(people),
+            "fit_ms": fitted["fit_ms"], "profiles": by_kind, "peers": peers_accuracy}
+
+
+def personal_table(results: dict) -> str:
+    lines = ["| set | classes | profile from | people | shipped model | with a profile | gain | worst person | people worse "
+             "| face-api | Human |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, measured in results["sets"].items():
+        for classes, part in measured["by_classes"].items():
+            for kind, row in part["profiles"].items():
+                lines.append(f"| {measured['title']} | {classes} | {kind} | {row['people']} | {row['shipped']:.1%} | "
+                             f"{row['personal']:.1%} | {row['personal'] - row['shipped']:+.1%} | {row['worst_person']:.1%} | "
+                             f"{row['worse']} | {part['peers']['face-api']:.1%} | {part['peers']['Human']:.1%} |")
+    lines.append("\nMean over people of the accuracy on each person's remaining pictures (a picture whose face is not found "
+                 "counts as wrong for the peers, and is left out of Mien's draws); profiles from one picture per class (every "
+                 f"choice, or {results['draws']} fixed random draws) or one neutral picture (every choice), fitted and applied by "
+                 "the component's own code, the strength chosen for each person on the set's other people. Peers: the same "
+                 f"person's pictures, all of them. TF.js {results['backend']} in headless Chromium.")
+    return "\n".join(lines)
