@@ -56,10 +56,11 @@ def finish(workers, tmp_path, timeout=600) -> list[str]:
     return logs
 
 
-def test_a_mirrored_run_spreads_each_batch_over_two_cpu_devices(data, tmp_path):
+def test_a_mirrored_run_spreads_each_batch_over_two_cpu_devices_with_every_training_option(data, trained_run, tmp_path):
     run_dir = tmp_path / "mirrored"
-    result = subprocess.run(command(data, run_dir, "--strategy", "mirrored", "--epochs", "2"), cwd=REPO,
-                            env={**os.environ, "MIEN_CPU_DEVICES": "2"}, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command(data, run_dir, "--strategy", "mirrored", "--epochs", "2", "--teacher", str(trained_run),
+                                    "--adversarial", "0.3", "--erase", "0.5", "--mixup", "0.2"),
+                            cwd=REPO, env={**os.environ, "MIEN_CPU_DEVICES": "2"}, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "Training on 1 worker(s), 2 replica(s) (mirrored): global batch 16, peak learning rate 0.002" in result.stdout
     cluster = json.loads((run_dir / "config.json").read_text())["cluster"]
@@ -68,17 +69,7 @@ def test_a_mirrored_run_spreads_each_batch_over_two_cpu_devices(data, tmp_path):
     load_model(run_dir / "best.keras")
 
 
-def test_two_workers_train_one_run_and_only_the_chief_writes_it(data, tmp_path):
-    run_dir = tmp_path / "two"
-    logs = finish(start_workers(command(data, run_dir, "--strategy", "multi-worker", "--epochs", "2"), tmp_path), tmp_path)
-    assert all("Training on 2 worker(s), 2 replica(s) (multi-worker)" in log for log in logs)
-    assert sorted(path.name for path in run_dir.iterdir()) == [
-        "best.keras", "checkpoint.keras", "class_frequencies.png", "config.json", "curves.png", "history.csv", "metrics.json"]
-    assert history_epochs(run_dir) == [1, 2]
-    assert json.loads((run_dir / "config.json").read_text())["cluster"]["workers"] == 2
-
-
-def test_a_killed_two_worker_run_resumes_at_the_next_epoch(data, tmp_path):
+def test_two_workers_train_one_run_that_resumes_at_the_next_epoch_when_killed_and_only_the_chief_writes_it(data, tmp_path):
     run_dir = tmp_path / "killed"
     workers = start_workers(command(data, run_dir, "--strategy", "multi-worker", "--epochs", "3"), tmp_path)
     deadline = time.monotonic() + 300
@@ -91,7 +82,11 @@ def test_a_killed_two_worker_run_resumes_at_the_next_epoch(data, tmp_path):
     assert 1 <= done < 3
     logs = finish(start_workers(command(data, run_dir, "--resume"), tmp_path), tmp_path)
     assert all(f"Resuming {run_dir} at epoch {done + 1} of 3" in log for log in logs)
+    assert all("Training on 2 worker(s), 2 replica(s) (multi-worker)" in log for log in logs)
     assert history_epochs(run_dir) == [1, 2, 3]
+    assert sorted(path.name for path in run_dir.iterdir()) == [
+        "best.keras", "checkpoint.keras", "class_frequencies.png", "config.json", "curves.png", "history.csv", "metrics.json"]
+    assert json.loads((run_dir / "config.json").read_text())["cluster"]["workers"] == 2
 
 
 def test_multi_worker_without_tf_config_is_one_sentence(data, tmp_path):
@@ -110,16 +105,6 @@ def test_mixed_precision_trains_and_saves_a_float32_model(data, tmp_path):
     model, _ = load_model(run_dir / "best.keras")
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
     assert json.loads((run_dir / "config.json").read_text())["mixed_precision"] is True
-
-
-def test_distillation_and_adversarial_training_work_under_a_strategy(data, trained_run, tmp_path):
-    run_dir = tmp_path / "both"
-    result = subprocess.run(command(data, run_dir, "--strategy", "mirrored", "--epochs", "2", "--teacher", str(trained_run),
-                                    "--adversarial", "0.3", "--erase", "0.5", "--mixup", "0.2"),
-                            cwd=REPO, env={**os.environ, "MIEN_CPU_DEVICES": "2"}, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert "2 replica(s) (mirrored)" in result.stdout
-    assert history_epochs(run_dir) == [1, 2]
 
 
 def test_fewer_faces_than_a_global_batch_is_one_sentence_that_says_what_to_do(data, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,9 +35,22 @@ def export(model, out, parity_data, quantize="float16"):
     return to_tfjs.main(["--model", str(model), "--out", str(out), "--quantize", quantize, "--data", str(parity_data)])
 
 
-def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run, parity_data, tmp_path):
-    out = tmp_path / "model"
+@pytest.fixture(scope="module")
+def exported(trained_run, parity_data, tmp_path_factory) -> Path:
+    """One export of the tiny model, the folder alone in its own."""
+    out = tmp_path_factory.mktemp("exported") / "model"
     export(trained_run, out, parity_data)
+    return out
+
+
+def previous_export(exported, out: Path) -> str:
+    """A copy of ``exported`` at ``out``, as an earlier export would have left it; its metadata."""
+    shutil.copytree(exported, out)
+    return (out / "metadata.json").read_text()
+
+
+def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run, exported):
+    out = exported
     manifest = json.loads((out / "model.json").read_text())
     assert manifest["format"] == "graph-model"
     metadata = json.loads((out / "metadata.json").read_text())
@@ -54,7 +68,10 @@ def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run
     parity = metadata["parity"]
     assert parity["faces"] == 40 and parity["face_source"] == "validation" and parity["backend"] == "wasm"
     assert parity["max_difference"] <= 1e-2 and parity["top1_agreement"] >= 0.99
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no partial folder left behind
+    # What a profile taught one expression is fitted against: the mean log scores of each class's validation faces.
+    assert set(metadata["reference_log_scores"]) == set(metadata["classes"])
+    assert all(len(row) == 4 and max(row) <= 0 for row in metadata["reference_log_scores"].values())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["model"]  # no partial folder left behind
 
 
 def test_each_quantisation_keeps_parity_and_shrinks_the_weights(trained_run, parity_data, tmp_path):
@@ -69,10 +86,9 @@ def test_each_quantisation_keeps_parity_and_shrinks_the_weights(trained_run, par
 
 
 def test_a_model_tfjs_computes_differently_fails_and_keeps_the_previous_export(
-        trained_run, parity_data, tmp_path, monkeypatch, capsys):
+        trained_run, exported, parity_data, tmp_path, monkeypatch, capsys):
     out = tmp_path / "model"
-    export(trained_run, out, parity_data)
-    before = (out / "metadata.json").read_text()
+    before = previous_export(exported, out)
 
     real_run = to_tfjs.run_in_tfjs
 
@@ -115,7 +131,7 @@ def test_without_data_the_parity_check_uses_fixed_synthetic_faces(tmp_path):
 
 
 def test_an_out_that_cannot_be_written_is_one_sentence_and_the_previous_export_stays(
-        trained_run, parity_data, tmp_path, capsys):
+        trained_run, exported, parity_data, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(SystemExit) as stopped:
@@ -126,8 +142,7 @@ def test_an_out_that_cannot_be_written_is_one_sentence_and_the_previous_export_s
                    "choose an --out in a folder you can write to.")
 
     out = tmp_path / "site" / "model"
-    export(trained_run, out, parity_data)
-    before = (out / "metadata.json").read_text()
+    before = previous_export(exported, out)
     real_replace = os.replace
 
     def refuse_the_new_folder(source, target):
@@ -214,10 +229,9 @@ def test_the_crop_geometry_travels_in_the_model_so_page_and_python_cut_faces_ali
     assert ExpressionClassifier(other).geometry == face_crop({"face_crop": {"scale": 1.5, "shift_y": 0.05}})
 
 
-def test_a_full_disk_is_one_sentence_and_the_previous_export_stays(trained_run, parity_data, tmp_path):
+def test_a_full_disk_is_one_sentence_and_the_previous_export_stays(trained_run, exported, parity_data, tmp_path):
     out = tmp_path / "model"
-    export(trained_run, out, parity_data)
-    before = (out / "metadata.json").read_text()
+    before = previous_export(exported, out)
     # From the conversion on, no file may grow past 20 kB: as a disk that fills up.
     limited = "\n".join([
         "import resource, sys",
