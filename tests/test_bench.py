@@ -82,3 +82,35 @@ def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_
         assert results["detectors"][name]["by_width"]["200"]["found"] == 1  # a large face is always found
     assert set(results["expressions_by_width"]) == {"40", "200"}
     assert "| face-api (TinyFaceDetector 416) |" in capsys.readouterr().out and "old" not in card.read_text()
+
+
+def test_photos_and_personal_read_labelled_photos_end_to_end_and_profiles_on_other_people(tmp_path):
+    """A set laid out as JAFFE is (folders by expression, the person first in each file name): every
+    system reads every photo, and profiles are fitted on one person's photos and scored on the rest."""
+    import cv2
+
+    from bench.pictures import astronaut_bgr
+
+    folder = tmp_path / "jaffe"
+    for person, change in (("AA", 0), ("BB", 40)):
+        for expression, code, count in (("6 - Anger", "AN", 1), ("1 - Happy", "HA", 1), ("7 - Neutral", "NE", 2),
+                                        ("2 - Sad", "SA", 1)):
+            (folder / expression).mkdir(parents=True, exist_ok=True)
+            for number in range(1, count + 1):
+                photo = cv2.convertScaleAbs(astronaut_bgr(), beta=change - 20 * number)
+                cv2.imwrite(str(folder / expression / f"{person}.{code}{number}.{number}.tiff"), photo)
+    card = tmp_path / "card.md"
+    card.write_text("# Card\n")
+    main(["photos", "--sets", f"jaffe={folder}", "--classes", "4", "--out", str(tmp_path / "photos.json"), "--card", str(card)])
+    part = json.loads((tmp_path / "photos.json").read_text())["sets"]["jaffe"]["by_classes"]["4"]
+    assert part["photos"] == 10 and set(part["systems"]) == {"Mien", "face-api", "Human"}
+    mien = part["systems"]["Mien"]
+    assert mien["faces_found"] == 1 and mien["recall"]["happy"] == 1 and mien["accuracy"] >= 0.2  # a smiling astronaut
+    assert sum(map(sum, mien["confusion"])) == 10 and "| Mien |" in card.read_text()
+
+    main(["personal", "--sets", f"jaffe={folder}", "--classes", "4", "--out", str(tmp_path / "personal.json"), "--card", ""])
+    measured = json.loads((tmp_path / "personal.json").read_text())["sets"]["jaffe"]["by_classes"]["4"]
+    profiles = measured["profiles"]
+    assert profiles["one per class"]["people"] == profiles["neutral only"]["people"] == 2
+    assert all(0 <= row["personal"] <= 1 and row["by_person"]["AA"]["draws"] >= 2 for row in profiles.values())
+    assert measured["fit_ms"] > 0 and set(measured["peers"]) == {"face-api", "Human"}
