@@ -23,7 +23,8 @@ import numpy as np
 
 from bench.browser import chromium, run_in_page
 from bench.photos import MODELS, SETS, answers_of, folders, write_photos
-from bench.results import BENCH_DOCS, MODEL_CARD, publish
+from bench.photos import add_arguments as photo_arguments
+from bench.results import BENCH_DOCS, publish
 from bench.server import BenchServer
 from pipeline.expressions import ClassSet
 
@@ -32,13 +33,7 @@ DRAWS = 20
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--sets", nargs="+", metavar="NAME=FOLDER", required=True,
-                        help=f"the sets' folders, as fetched: {', '.join(f'{name} ({s.source})' for name, s in SETS.items())}")
-    parser.add_argument("--classes", nargs="+", default=list(MODELS), choices=list(MODELS),
-                        help="class sets to measure, each with its model: 4 (static/model), 7 (static/model-7)")
-    parser.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
-    parser.add_argument("--card", default=str(MODEL_CARD), help="model card to write the tables into ('' for none)")
-    parser.add_argument("--out", type=Path, default=BENCH_DOCS / "personal.json")
+    photo_arguments(parser, BENCH_DOCS / "personal.json")  # the same sets, models and backend
 
 
 def run(args) -> dict:

@@ -73,14 +73,14 @@ SETS = {
 MODELS = {"4": REPO / "static" / "model", "7": REPO / "static" / "model-7"}
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser, out: Path = BENCH_DOCS / "photos.json") -> None:
     parser.add_argument("--sets", nargs="+", metavar="NAME=FOLDER", required=True,
                         help=f"the sets' folders, as fetched: {', '.join(f'{name} ({s.source})' for name, s in SETS.items())}")
     parser.add_argument("--classes", nargs="+", default=list(MODELS), choices=list(MODELS),
                         help="class sets to measure, each with its model: 4 (static/model), 7 (static/model-7)")
     parser.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
     parser.add_argument("--card", default=str(MODEL_CARD), help="model card to write the tables into ('' for none)")
-    parser.add_argument("--out", type=Path, default=BENCH_DOCS / "photos.json")
+    parser.add_argument("--out", type=Path, default=out)
 
 
 def folders(specs: list[str]) -> dict[str, Path]:
