@@ -82,27 +82,6 @@ def several_faces_frame() -> np.ndarray:
     return frame
 
 
-def group_photo(size=(1600, 1200), face_width: int = 60, count: int = 8, seed: int = 3):
-    """A photo of ``count`` astronaut faces ``face_width`` px wide on grey, in a loose grid;
-    returns (BGR image, the faces' true boxes [x, y, width, height])."""
-    width, height = size
-    fx, fy, fw, fh = ASTRONAUT_FACE
-    hx, hy, hw, hh = ASTRONAUT_HEAD
-    scale = face_width / fw
-    head = cv2.resize(astronaut_bgr()[hy:hy + hh, hx:hx + hw], (round(hw * scale), round(hh * scale)), interpolation=cv2.INTER_AREA)
-    photo = np.full((height, width, 3), 150, np.uint8)
-    rng = np.random.default_rng(seed)
-    columns = 4
-    boxes = []
-    for index in range(count):
-        cell_x, cell_y = (index % columns) * width // columns, (index // columns) * height // ((count + columns - 1) // columns)
-        left = cell_x + int(rng.integers(20, width // columns - head.shape[1] - 20))
-        top = cell_y + int(rng.integers(20, height // 2 - head.shape[0] - 20))
-        photo[top:top + head.shape[0], left:left + head.shape[1]] = head
-        boxes.append([left + (fx - hx) * scale, top + (fy - hy) * scale, face_width, fh * scale])
-    return photo, boxes
-
-
 def photo_of_every_size(widths=(48, 80, 130, 170, 220), size=(1600, 1200)):
     """A photo with an astronaut face of each of ``widths`` px, side by side on grey, from 3% of
     its longer side to 14%; returns (BGR image, the faces' true boxes)."""

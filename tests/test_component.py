@@ -200,7 +200,7 @@ def test_an_unplugged_camera_while_watching_is_an_error_event(blank):
 
 
 def test_analyse_gives_every_face_of_a_picture_at_full_resolution_and_dispatches_nothing(blank, tmp_path):
-    from tests.datasets import group_photo
+    from bench.pictures import group_photo
 
     photo, truth = group_photo()
     ok, encoded = cv2.imencode(".png", photo)

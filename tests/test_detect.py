@@ -146,7 +146,7 @@ def test_tensorflow_starts_without_its_native_noise(tmp_path):
 
 
 def test_a_group_photo_gives_all_eight_small_faces_as_the_page_does(tmp_path):
-    from tests.datasets import group_photo
+    from bench.pictures import group_photo
 
     photo, _ = group_photo()
     path = tmp_path / "group.png"
@@ -157,7 +157,7 @@ def test_a_group_photo_gives_all_eight_small_faces_as_the_page_does(tmp_path):
 
 
 def test_a_video_of_three_distant_faces_finds_them_all_within_a_few_frames(tmp_path):
-    from tests.datasets import group_photo
+    from bench.pictures import group_photo
 
     frame, _ = group_photo(size=(640, 480), face_width=50, count=3)
     video = tmp_path / "far.mp4"

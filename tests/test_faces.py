@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.pictures import astronaut_frame
+from bench.pictures import astronaut_frame, group_photo
 from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import CropGeometry, crop_face, crop_square
 from pipeline.faces.finder import FINDER, FaceDetector, FaceFinder, detect_everywhere
-from tests.datasets import group_photo, photo_of_every_size
+from tests.datasets import photo_of_every_size
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from bench.browser import camera_flags, chromium, write_camera_clip
-from bench.pictures import astronaut_bgr, astronaut_frame
+from bench.pictures import astronaut_bgr, astronaut_frame, group_photo
 from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import FACE_CROP, crop_face
 from tests.browser import analysis_worker, message, open_page, serving, start_camera, state, wait_for_faces
-from tests.datasets import group_photo, photo_of_every_size
+from tests.datasets import photo_of_every_size
 
 REPO = Path(__file__).resolve().parents[1]
 # Where the astronaut's face is in astronaut_frame() (found by eye and by OpenCV's detector).

@@ -315,7 +315,11 @@ async function analyseShownPhoto() {
 function wireControls() {
   ui.cameraToggle.addEventListener('click', () => (camera.active ? stopCamera() : startCamera()));
   ui.cameraSelect.addEventListener('change', () => { if (camera.active) startCamera(); });
-  ui.photoInput.addEventListener('change', () => analysePhoto(ui.photoInput.files[0]));
+  ui.photoInput.addEventListener('change', () => {
+    const [file] = ui.photoInput.files;
+    ui.photoInput.value = ''; // the same photo can be chosen again
+    if (file) analysePhoto(file);
+  });
   ui.backendSelect.addEventListener('change', () => useBackend(ui.backendSelect.value));
   ui.modelSelect.addEventListener('change', () => useModel(ui.modelSelect.value));
   ui.stage.addEventListener('dragover', (event) => { event.preventDefault(); ui.stage.classList.add('dragging'); });
