@@ -52,7 +52,8 @@ def run(args) -> dict:
                 for classes in args.classes:
                     print(f"{photo_set.title}, {classes} classes: features of {len(files)} photos ...", file=sys.stderr)
                     model = f"/models/{MODELS[classes].name}/"
-                    faces = run_in_page(browser, f"{server.url}/bench/mien.html", "mienPhotoFaces", args.backend, model, files)
+                    faces = run_in_page(browser, f"{server.url}/bench/mien.html", "mienPhotos", args.backend, model, files,
+                                        {"features": True})
                     results["sets"][name]["by_classes"][classes] = measure(
                         browser, server.url, args.backend, model, photos, faces, peers, classes)
     return publish("personal", results, personal_table(results), args.out, args.card)

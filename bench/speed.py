@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
+
 from bench.browser import GPU_FLAGS, camera_flags, chromium, run_in_page, write_camera_clip
 from bench.pictures import astronaut_frame, face_frame, group_photo, webcam
 from bench.results import BENCH_DOCS, publish, summarise
@@ -126,8 +128,6 @@ def measure_backend(browser, url: str, args, clip: str, backend: str) -> list[di
 def photo_times(browser, url: str, backend: str, folder: str, runs: int = 5) -> dict:
     """A 1600x1200 photo of eight 60 px faces given to the page's photo input ``runs`` times (after
     one to warm up): the worker's ms for each, as the page shows it, and the faces found."""
-    import cv2
-
     photo = Path(folder) / "group.png"
     cv2.imwrite(str(photo), group_photo()[0])
     print(f"group photo on {backend} ...", file=sys.stderr)

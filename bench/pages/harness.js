@@ -283,34 +283,22 @@ window.bench = {
 
   /**
    * Labelled photos (/bench/data/<file>) through Mien's component, as the page analyses a photo:
-   * per photo, its faces' boxes and class scores.
+   * per photo, its faces as `analyse` gives them (boxes and class scores; with `features`, each
+   * face's features and the shipped model's scores too, for bench personal).
    */
-  async mienPhotos(backend, modelUrl, files) {
+  async mienPhotos(backend, modelUrl, files, { features = false } = {}) {
     const { Mien } = await import('/mien.js');
-    const mien = await Mien.create({ model: modelUrl, backend });
+    const mien = await Mien.create({ model: modelUrl, backend, features });
     const photos = [];
-    for (const file of files) {
-      const { faces } = await mien.analyse(await (await fetch(`/bench/data/${file}`)).blob());
-      photos.push(faces.map(({ box, scores }) => ({ box, scores })));
-    }
+    for (const file of files) photos.push((await mien.analyse(await (await fetch(`/bench/data/${file}`)).blob())).faces);
     const used = mien.backend;
     mien.dispose();
     return { backend: used, photos };
   },
 
-  /** The same, each face with its features and the shipped model's scores (for bench personal). */
-  async mienPhotoFaces(backend, modelUrl, files) {
-    const { Mien } = await import('/mien.js');
-    const mien = await Mien.create({ model: modelUrl, backend, features: true });
-    const photos = [];
-    for (const file of files) photos.push((await mien.analyse(await (await fetch(`/bench/data/${file}`)).blob())).faces);
-    mien.dispose();
-    return { photos };
-  },
-
   /**
    * Profiles fitted and applied by the component's own code (personal.js) to the photos' faces
-   * (mienPhotoFaces): for each task ({examples: {class: [photo]}, held: [photo]}) and each strength,
+   * (mienPhotos with features): for each task ({examples: {class: [photo]}, held: [photo]}) and each strength,
    * the class each held photo's largest face is read as. Also the median ms of a fit.
    */
   async mienProfiles(backend, modelUrl, faces, tasks, strengths) {

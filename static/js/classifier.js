@@ -93,7 +93,7 @@ export class ExpressionModel {
     }
     this.timing = { prepare: prepared - started, run: performance.now() - prepared, classified: pending.length };
     // What the next frame compares with: each face's crop as it was when its answer was computed.
-    this.classified = still ? faces.map(({ box }, index) => ({ box, answer: answers[index], thumbnail: kept[index]?.thumbnail ?? thumbnails[index] })) : [];
+    if (still) this.classified = faces.map(({ box }, index) => ({ box, answer: answers[index], thumbnail: kept[index]?.thumbnail ?? thumbnails[index] }));
     return answers;
   }
 
