@@ -31,6 +31,7 @@ from pipeline.console import load_tensorflow, native_logs_hidden
 from pipeline.data import DEFAULT_DATA
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
+from pipeline.faces.personal import SETTINGS as PERSONAL_SETTINGS
 from pipeline.runs import resolve_model_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -279,6 +280,7 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         "face_crop": {**info["face_crop"],
                       "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
         **({"reference_log_scores": info["reference_log_scores"]} if "reference_log_scores" in info else {}),
+        "personal": PERSONAL_SETTINGS,
         "quantization": quantize,
         "flip_average": info["flip_average"],
         "source": {"model": model_path.as_posix() if not model_path.is_absolute() else model_path.name,

@@ -19,6 +19,7 @@ import pytest
 from exporters import to_tfjs
 from pipeline.expressions import parse_classes
 from pipeline.faces.crop import FACE_CROP
+from pipeline.faces.personal import SETTINGS as PERSONAL_SETTINGS
 from pipeline.model import model_info, save_model
 from tests.datasets import write_image_folders
 
@@ -71,6 +72,7 @@ def test_export_writes_a_graph_model_and_the_metadata_the_page_needs(trained_run
     # What a profile taught one expression is fitted against: the mean log scores of each class's validation faces.
     assert set(metadata["reference_log_scores"]) == set(metadata["classes"])
     assert all(len(row) == 4 and max(row) <= 0 for row in metadata["reference_log_scores"].values())
+    assert metadata["personal"] == PERSONAL_SETTINGS  # how the page fits a profile, defined in Python
     assert sorted(p.name for p in out.parent.iterdir()) == ["model"]  # no partial folder left behind
 
 

@@ -20,11 +20,12 @@ import numpy as np
 from pipeline.errors import UserError
 
 PROFILE_FORMAT = "mien-profile/1"
-# As personal.js: the strength chosen on the Taiwanese pictures' people, the fit's steps and rate.
-STRENGTH = 0.01
-STEPS = 150
-LEARNING_RATE = 0.05
-FOLDS = 5
+# How a profile is fitted, here and by personal.js, which reads these from the exported model's
+# metadata.json ("personal"): the pull towards no correction (chosen on the Taiwanese pictures'
+# people with python -m bench personal, never on the person it is fitted for), the full-batch Adam
+# steps and rate, and at most how many folds check a fit.
+SETTINGS = {"strength": 0.01, "steps": 150, "learning_rate": 0.05, "folds": 5}
+STRENGTH = SETTINGS["strength"]
 
 
 def unit(features: np.ndarray) -> np.ndarray:
@@ -53,13 +54,13 @@ def fit_correction(scores: np.ndarray, features: np.ndarray, labels: np.ndarray,
     targets = np.eye(class_count)[labels]
     weights, bias = np.zeros((inputs.shape[1], class_count)), np.zeros(class_count)
     moments = [[np.zeros_like(weights), np.zeros_like(weights)], [np.zeros_like(bias), np.zeros_like(bias)]]
-    for step in range(1, STEPS + 1):
+    for step in range(1, SETTINGS["steps"] + 1):
         logits = log_scores + inputs @ weights + bias
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         error = (probabilities - targets) / len(labels)
         gradients = [inputs.T @ error + 2 * strength * weights, error.sum(axis=0) + 2 * strength * bias]
-        rate = LEARNING_RATE * np.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step)
+        rate = SETTINGS["learning_rate"] * np.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step)
         for parameter, gradient, moment in zip((weights, bias), gradients, moments):
             moment[0] = 0.9 * moment[0] + 0.1 * gradient
             moment[1] = 0.999 * moment[1] + 0.001 * gradient ** 2
@@ -82,7 +83,7 @@ def check_fit(scores, features, labels, class_count: int, strength: float) -> di
     has two examples."""
     if np.bincount(labels).max() < 2:
         return None
-    folds = min(FOLDS, len(labels))
+    folds = min(SETTINGS["folds"], len(labels))
     personal = shipped = 0
     for fold in range(folds):
         held = np.arange(len(labels)) % folds == fold

@@ -237,7 +237,7 @@ const handlers = {
     return exclusive(() => (request === modelRequests ? loadExpressionModel(url) : { superseded: true }));
   },
   personalise: ({ examples }) => exclusive(async () => {
-    if (!expressionModel?.metadata.features) throw new Error('This expression model gives no features to fit a profile with; export it again with this version of Mien.');
+    if (!expressionModel?.metadata.features || !expressionModel.metadata.personal) throw new Error('This expression model gives no features to fit a profile with; export it again with this version of Mien.');
     let skipped = 0;
     const usable = {};
     for (const [name, items] of Object.entries(examples)) {

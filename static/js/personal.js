@@ -11,12 +11,9 @@
 // metadata.reference_log_scores). pipeline/faces/personal.py computes the same.
 
 export const PROFILE_FORMAT = 'mien-profile/1';
-// How strongly the correction is pulled towards none: chosen on the people of the Taiwanese
-// expression pictures (python -m bench personal), never on the person it is fitted for.
-export const STRENGTH = 0.01;
-const STEPS = 150; // full-batch Adam steps of a fit
-const LEARNING_RATE = 0.05;
-const FOLDS = 5; // at most, for the check of a profile fitted on two or more examples of a class
+// How a profile is fitted (the strength, the full-batch Adam steps and rate, at most how many
+// folds check a fit) comes from the model's metadata.personal, which pipeline/faces/personal.py
+// defines.
 
 /** A feature vector scaled to length 1 (a plain array). */
 export function unit(features) {
@@ -38,15 +35,15 @@ export function personalScores(profile, scores, features) {
 }
 
 /** The correction fitted with TF.js to `examples` ([{label, scores, features}], label a class index). */
-function fitCorrection(tf, examples, classCount, strength) {
+function fitCorrection(tf, examples, classCount, strength, { steps, learning_rate: rate }) {
   const width = examples[0].features.length;
   const inputs = tf.tensor2d(examples.map(({ features }) => unit(features)));
   const logScores = tf.tensor2d(examples.map(({ scores }) => Array.from(scores, (score) => Math.log(Math.max(score, 1e-7)))));
   const targets = tf.oneHot(tf.tensor1d(examples.map(({ label }) => label), 'int32'), classCount);
   const weights = tf.variable(tf.zeros([width, classCount]));
   const bias = tf.variable(tf.zeros([classCount]));
-  const optimizer = tf.train.adam(LEARNING_RATE);
-  for (let step = 0; step < STEPS; step += 1) {
+  const optimizer = tf.train.adam(rate);
+  for (let step = 0; step < steps; step += 1) {
     optimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, logScores.add(inputs.matMul(weights)).add(bias))
       .add(weights.square().sum().add(bias.square().sum()).mul(strength)));
   }
@@ -71,17 +68,17 @@ const topClass = (scores) => scores.indexOf(Math.max(...scores));
  * Check a fit on examples it was not fitted on (a k-fold split): how many of them the corrected
  * scores read right, and how many the shipped ones did. Null where no class has two examples.
  */
-function checkFit(tf, examples, classCount, strength) {
+function checkFit(tf, examples, classCount, strength, settings) {
   const counts = new Map();
   examples.forEach(({ label }) => counts.set(label, (counts.get(label) ?? 0) + 1));
   if (![...counts.values()].some((count) => count > 1)) return null;
-  const folds = Math.min(FOLDS, examples.length);
+  const folds = Math.min(settings.folds, examples.length);
   let personal = 0;
   let shipped = 0;
   for (let fold = 0; fold < folds; fold += 1) {
     const held = examples.filter((_, index) => index % folds === fold);
     const rest = examples.filter((_, index) => index % folds !== fold);
-    const correction = fitCorrection(tf, rest, classCount, strength);
+    const correction = fitCorrection(tf, rest, classCount, strength, settings);
     for (const { label, scores, features } of held) {
       personal += topClass(Array.from(personalScores({ correction }, scores, features))) === label;
       shipped += topClass(Array.from(scores)) === label;
@@ -97,13 +94,13 @@ function checkFit(tf, examples, classCount, strength) {
  * correction reads them no better than the shipped model, it holds no correction: the shipped
  * model is the better one for this person.
  */
-export function fitProfile(tf, metadata, examples, { strength = STRENGTH, skipped = 0 } = {}) {
-  const { classes } = metadata;
+export function fitProfile(tf, metadata, examples, { strength = metadata.personal.strength, skipped = 0 } = {}) {
+  const { classes, personal: settings } = metadata;
   const labelled = Object.entries(examples).flatMap(([name, faces]) => faces.map(({ scores, features }) => ({
     label: classes.indexOf(name), scores, features,
   })));
   const oneClass = new Set(labelled.map(({ label }) => label)).size === 1;
-  const check = oneClass ? null : checkFit(tf, labelled, classes.length, strength);
+  const check = oneClass ? null : checkFit(tf, labelled, classes.length, strength, settings);
   const helps = !check || check.personal > check.shipped;
   return {
     format: PROFILE_FORMAT,
@@ -115,7 +112,7 @@ export function fitProfile(tf, metadata, examples, { strength = STRENGTH, skippe
     strength,
     check,
     correction: oneClass ? fitOffset(labelled, classes, metadata.reference_log_scores)
-      : (helps ? fitCorrection(tf, labelled, classes.length, strength) : null),
+      : (helps ? fitCorrection(tf, labelled, classes.length, strength, settings) : null),
   };
 }
 
