@@ -14,7 +14,11 @@ python -m pipeline.mood summarises.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
+import io
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -92,7 +96,9 @@ class Report:
         self.partial: list[str] = []  # inputs read only in part
         self.csv_path = csv_path
         self.csv_file = open_for_writing(csv_path, "--csv") if csv_path else None
-        self.csv = csv.writer(self.csv_file) if self.csv_file else None
+        self.row_text = io.StringIO()  # a row is formatted here, then written to the file at once
+        self.csv = csv.writer(self.row_text) if self.csv_file else None
+        self.csv_bytes = 0  # the file's length up to its last whole row
         try:
             self.write_row([*DETECT_COLUMNS, *self.class_names])
         except UserError:
@@ -104,10 +110,22 @@ class Report:
         CSV there, with a sentence, and fails the input at hand."""
         if not self.csv:
             return
+        self.csv.writerow([guarded(cell) for cell in row])
+        data = self.row_text.getvalue().encode()
+        self.row_text.seek(0)
+        self.row_text.truncate()
         try:
-            self.csv.writerow([guarded(cell) for cell in row])
+            rest = memoryview(data)
+            while rest:  # a disk that takes part of a row says why at the next write
+                written = self.csv_file.write(rest)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                rest = rest[written:]
+            self.csv_bytes += len(data)
         except OSError as error:
             self.csv = None
+            with contextlib.suppress(OSError):  # no half row at its end
+                os.ftruncate(self.csv_file.fileno(), self.csv_bytes)
             raise UserError(f"{self.csv_path} could not be written any further ({error.strerror or error}); it holds "
                             "the rows up to there. Free some space and run again.") from None
 
@@ -160,7 +178,7 @@ def open_for_writing(path: Path, option: str):
     """``path`` opened for writing, its folder made if missing; a UserError if that cannot be done."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "w", newline="", buffering=1)  # line by line: a recording is on disk as it goes
+        return open(path, "wb", buffering=0)  # unbuffered: each row is on disk as it goes, or not at all
     except OSError as error:
         raise UserError(f"Cannot write {path} ({error.strerror or error}); choose a {option} path in a folder "
                         "you can write to.") from None
