@@ -137,7 +137,7 @@ def photo_times(browser, url: str, backend: str, folder: str, runs: int = 5) -> 
         page.wait_for_function("() => window.mien?.state.ready", timeout=120_000)
         page.evaluate("""() => { window.benchPhotos = [];
             window.mien.events.addEventListener('result', ({ detail }) => {
-              if (detail.source === 'photo') window.benchPhotos.push({ ms: detail.ms, faces: detail.faces.length }); }); }""")
+              if (detail.source === 'photo') window.benchPhotos.push({ ms: detail.ms, faces: detail.faces.length, stages: detail.stages }); }); }""")
         for run in range(runs + 1):
             page.set_input_files("#photo-input", str(photo))
             page.wait_for_function(f"() => window.benchPhotos.length > {run}", timeout=120_000)
@@ -145,7 +145,8 @@ def photo_times(browser, url: str, backend: str, folder: str, runs: int = 5) -> 
     finally:
         page.close()
     return {"photo": "1600x1200, eight 60 px faces", "median_ms": statistics.median(m["ms"] for m in measured),
-            "faces": measured[-1]["faces"], "runs": runs}
+            "faces": measured[-1]["faces"], "runs": runs,
+            "stages": {name: statistics.median(m["stages"][name] for m in measured) for name in measured[0]["stages"]}}
 
 
 def model_url(args) -> str:
@@ -220,4 +221,6 @@ def speed_table(results: dict) -> str:
                   "| clip | backend | frames as | " + " | ".join(names) + " |", "|---|---|---|" + "---:|" * len(names)]
         lines += [f"| {row['clip']} | {row['backend']} | {row['frame_source']} | "
                   + " | ".join(f"{row['mien']['stages'][name]:.1f}" for name in names) + " |" for row in staged]
+        lines += [f"| group photo | {backend} | photo input | " + " | ".join(f"{measured['stages'][name]:.1f}" for name in names) + " |"
+                  for backend, measured in results.get("group_photo", {}).items()]
     return "\n".join(lines)

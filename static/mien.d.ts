@@ -61,6 +61,8 @@ export interface Analysis {
   height: number;
   /** Milliseconds the worker took for this picture. */
   ms: number;
+  /** Where those milliseconds went: read, detectorInput, detector, crops, classifier, rest (ms), and detectorPictures and classified (counts). */
+  stages: Record<string, number>;
 }
 
 export interface WatchResult extends Analysis {

@@ -172,12 +172,12 @@ export class Mien extends EventTarget {
 
   /**
    * All faces of one picture (an image, canvas, ImageBitmap, VideoFrame, video or Blob), at its full
-   * resolution, searched all over for small faces. Resolves to {faces, width, height, ms}.
+   * resolution, searched all over for small faces. Resolves to {faces, width, height, ms, stages}.
    */
   async analyse(picture) {
     const bitmap = await toBitmap(picture);
-    const { faces, width, height, ms } = await this.#request('analyse', { bitmap }, [bitmap]);
-    return { faces, width, height, ms };
+    const { faces, width, height, ms, stages } = await this.#request('analyse', { bitmap }, [bitmap]);
+    return { faces, width, height, ms, stages };
   }
 
   /**

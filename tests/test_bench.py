@@ -24,7 +24,9 @@ def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_p
           "--budget", "2", "--out", str(out)])
     results = json.loads(out.read_text())
     rows = results["rows"]
-    assert results["group_photo"]["wasm"]["faces"] == 8 and results["group_photo"]["wasm"]["median_ms"] > 0
+    photo = results["group_photo"]["wasm"]
+    assert photo["faces"] == 8 and photo["median_ms"] > 0
+    assert photo["stages"]["classified"] == 8 and photo["stages"]["detectorPictures"] > 1  # where a photo's time goes
     assert [(row["clip"], row["backend"], row["frame_source"]) for row in rows] == [
         ("70 px face, moving", "wasm", "track"), ("70 px face, moving", "wasm", "bitmap")]
     for row in rows:
@@ -40,7 +42,7 @@ def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_p
         assert row["model_only"]["mien"]["median_ms"] > 0 and row["model_only"]["face_api"]["median_ms"] > 0
     printed = capsys.readouterr().out
     assert "| 70 px face, moving | wasm | camera track streamed to the worker |" in printed and "Where a Mien frame's time goes" in printed
-    assert "A group photo through the page's photo input" in printed
+    assert "A group photo through the page's photo input" in printed and "| group photo | wasm | photo input |" in printed
 
 
 def test_frames_times_each_way_of_reading_a_shown_webcam_frame(tmp_path):

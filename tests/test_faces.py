@@ -140,23 +140,32 @@ def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
         assert {key for key in settings if key not in text} == set(), finder
 
 
-def test_a_still_picture_is_searched_in_full_only_until_its_faces_are_known(detector, monkeypatch):
+def test_a_still_picture_is_searched_only_until_its_faces_are_known_and_its_tiles_swept(detector, monkeypatch):
     """After the faces of an unchanging picture are found (and a new one searched for in full once
-    more), each frame searches only the sweep's tile; a changed picture is searched in full again."""
+    more) and the sweep has been round its tiles once, the detector does not run; a face moving
+    inside its followed area is searched for there alone; a changed picture is searched in full
+    again, with a tile of the sweep."""
     frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
     searched = []
     detect_all = detector.detect_all
     monkeypatch.setattr(detector, "detect_all", lambda rgb, searches: searched.append(len(searches)) or detect_all(rgb, searches))
     finder = FaceFinder(detector)
-    counts = [len(finder.find(rgb(frame))) for _ in range(24)]
-    assert counts[-6:] == [3] * 6 and searched[-6:] == [1] * 6  # the tile alone, the three faces kept
+
+    def areas_searched(picture) -> tuple[int, int]:
+        """Faces found in ``picture`` as the next frame, and how many areas the detector searched for it."""
+        runs = len(searched)
+        faces = len(finder.find(rgb(picture)))
+        return faces, sum(searched[runs:])
+
+    tiles = len(FaceFinder.tiles(640, 480))
+    frames = [areas_searched(frame) for _ in range(tiles + 6)]
+    assert [faces for faces, _ in frames[-6:]] == [3] * 6 and [areas for _, areas in frames[-6:]] == [0] * 6
     x, y, width, height = (round(value) for value in truth[0])
     changed = frame.copy()
     changed[y:y + height, x:x + width] = np.roll(frame[y:y + height, x:x + width], 3, axis=1)  # one face moves a little
-    assert len(finder.find(rgb(changed))) == 3 and searched[-1] == 3 + 1  # the followed faces' areas and the tile
+    assert areas_searched(changed) == (3, 3)  # the followed faces' areas, no tile: nothing changed outside them
     moved = np.roll(frame, 40, axis=1)
-    finder.find(rgb(moved))
-    assert searched[-1] == 1 + 3 + 1  # the whole picture, the three followed faces and the tile
+    assert areas_searched(moved)[1] == 1 + 3 + 1  # the whole picture, the three followed faces and a tile
 
 
 def test_a_streams_unchanged_faces_keep_their_scores_and_changed_ones_are_classified_again(monkeypatch):

@@ -308,6 +308,17 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout):
     assert difference.mean() < 0.5 and difference.max() < 1.5  # the same pixels, to within rounding
 
 
+def test_a_still_camera_picture_runs_no_detector_once_its_tiles_are_swept(page):
+    """Once the sweep has been round a still picture's tiles, the page's frames run the detector on
+    nothing (the worker's stages say how many areas it searched), and the face stays found."""
+    page.evaluate("""() => { window.searched = [];
+        window.mien.events.addEventListener('result', ({ detail }) => {
+          if (detail.source === 'camera') window.searched.push([detail.stages.detectorPictures, detail.faces.length]); }); }""")
+    start_camera(page)
+    page.wait_for_function("() => window.searched.length >= 30", timeout=60_000)
+    assert page.evaluate("() => window.searched")[-10:] == [[0, 1]] * 10
+
+
 def test_analysis_pauses_while_the_tab_is_hidden(page):
     start_camera(page)
     page.wait_for_function("() => window.mien.state.frames >= 5", timeout=60_000)

@@ -158,7 +158,8 @@ class FaceFinder:
     finds them: each frame, the detector over the whole frame, over an area around each small face
     already found (seen large there: found again reliably), and over one tile of a sweep, where a
     new small face is seen large enough to be found; where the picture has not changed since the
-    faces were last searched for, only the tile is searched and the faces found then are kept."""
+    faces were last searched for, the faces found then are kept, and the sweep passes over tiles in
+    which nothing changed outside the followed faces' areas since it last searched them."""
 
     def __init__(self, detector: FaceDetector):
         self.detector = detector
@@ -167,6 +168,7 @@ class FaceFinder:
     def reset(self) -> None:
         self.followed: list[tuple] = []
         self.sweep = 0
+        self.swept: list[np.ndarray | None] = []  # for each tile of the sweep, the thumbnail of the picture it was last searched in
         self.kept: list[tuple] = []  # the faces found at the last full search
         self.reference: np.ndarray | None = None  # the thumbnail of the picture they were found in
 
@@ -193,22 +195,38 @@ class FaceFinder:
             left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
             top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
             areas.append((left, top, side, side))
-        # Where the picture changed: the centres of the thumbnail's blocks that did, in picture pixels.
-        changes = None if self.reference is None else [
-            ((2 * column + 1) * width / (2 * columns), (2 * row + 1) * height / (2 * rows))
-            for row, column in zip(*np.nonzero(np.abs(thumbnail - self.reference) > STILL["frame_change"]))]
-        whole = changes is None or any(not any(left <= x < left + side and top <= y < top + side
-                                               for left, top, side, _ in areas) for x, y in changes)
+
+        def inside(point, area) -> bool:
+            return area[0] <= point[0] < area[0] + area[2] and area[1] <= point[1] < area[1] + area[3]
+
+        def changed_since(before: np.ndarray) -> list[tuple]:
+            """Where the picture changed since ``before``: the centres of the thumbnail's blocks that did, in picture pixels."""
+            return [((2 * column + 1) * width / (2 * columns), (2 * row + 1) * height / (2 * rows))
+                    for row, column in zip(*np.nonzero(np.abs(thumbnail - before) > STILL["frame_change"]))]
+
+        def unfollowed(point) -> bool:
+            return not any(inside(point, area) for area in areas)
+
+        changes = None if self.reference is None else changed_since(self.reference)
+        whole = changes is None or any(unfollowed(point) for point in changes)
         around = areas if changes is None or changes else []
+        # The sweep's next tile that has not been searched, or changed outside the followed areas since it was.
         tiles = self.tiles(width, height)
-        tile = tiles[self.sweep % len(tiles)]
-        self.sweep += 1
-        *found, in_tile = self.detector.detect_all(rgb, [*([Search()] if whole else []),
-                                                         *(Search(area, max_faces=1) for area in around),
-                                                         Search(tile, LIVE["new_face_score"])])
+        if len(self.swept) != len(tiles):
+            self.swept = [None] * len(tiles)
+        due = next((index for index in ((self.sweep + k) % len(tiles) for k in range(len(tiles)))
+                    if self.swept[index] is None or any(unfollowed(point) and inside(point, tiles[index])
+                                                        for point in changed_since(self.swept[index]))), None)
+        tile = None if due is None else tiles[due]
+        if tile:
+            self.swept[due] = thumbnail
+            self.sweep = due + 1
+        searches = [*([Search()] if whole else []), *(Search(area, max_faces=1) for area in around),
+                    *([Search(tile, LIVE["new_face_score"])] if tile else [])]
+        found = self.detector.detect_all(rgb, searches) if searches else []
         # A face new in a tile must be a clear one: once followed, it is seen large and found again
         # with ease, and so would a false one be.
-        in_tile = [face for face in in_tile if trusted_in_tile(face[0], tile[2])]
+        in_tile = [face for face in found.pop() if trusted_in_tile(face[0], tile[2])] if tile else []
         # Faces not searched for again in this frame are kept as they were found: all of them where
         # nothing changed, those not followed where only followed faces' areas changed.
         unsearched = [] if whole else [face for face in self.kept if not around or face not in self.followed]

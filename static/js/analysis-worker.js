@@ -162,11 +162,11 @@ async function analyse(picture, { live }) {
   // searches) and its runs with their read-backs; the face crops and the classifier's run.
   const stages = {
     read: read - started,
-    detectorInput: live ? detector.timing.prepare : null,
-    detector: found - read - (live ? detector.timing.prepare : 0),
+    detectorInput: detector.timing.prepare,
+    detector: found - read - detector.timing.prepare,
     crops: boxes.length && expressionModel ? expressionModel.timing.prepare : 0,
     classifier: boxes.length && expressionModel ? expressionModel.timing.run : 0,
-    detectorPictures: live ? detector.timing.pictures : null, // areas searched in this frame
+    detectorPictures: detector.timing.pictures, // areas searched in this picture
     classified: boxes.length && expressionModel ? expressionModel.timing.classified : 0, // faces that went through the network
     rest: finished - classified,
   };

@@ -294,17 +294,22 @@ async function analysePhoto(file) {
   const height = Math.round(bitmap.height * scale);
   Object.assign(ui.photo, { width, height });
   ui.photo.getContext('2d').drawImage(bitmap, 0, 0, width, height);
-  bitmap.close();
   clearResults();
   showSource('photo');
-  await analyseShownPhoto();
+  // The decoded photo, where it is shown at full size, is read faster by the worker than the shown
+  // canvas (which may live on the GPU); analyse takes it over.
+  if (scale === 1) await analyseShownPhoto(bitmap);
+  else {
+    bitmap.close();
+    await analyseShownPhoto();
+  }
   if (state.faces.length === 0) showMessage('photo', 'No face was found in this photo. Try one where a face looks at the camera.', 'info');
 }
 
-/** Analyse the shown photo: as it is, not mirrored, without smoothing from earlier frames. */
-async function analyseShownPhoto() {
+/** Analyse the shown photo (or `picture`, the same at full size): as it is, not mirrored, without smoothing from earlier frames. */
+async function analyseShownPhoto(picture = ui.photo) {
   try {
-    showResult({ source: 'photo', ...(await mien.analyse(ui.photo)) });
+    showResult({ source: 'photo', ...(await mien.analyse(picture)) });
   } catch (error) {
     showMessage('photo', `The photo could not be analysed (${error.message}); try another backend.`);
   }

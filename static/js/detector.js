@@ -145,13 +145,17 @@ export async function detectEverywhere(pixels, detector) {
     }
   }
   const faces = [];
-  for (let start = 0; start < searches.length; start += photo.batch) { // a photo's hundred-odd areas, a batch at a time
+  const timing = { prepare: 0, run: 0, pictures: searches.length };
+  for (let start = 0; start < searches.length; start += photo.batch) { // a photo's many areas, a batch at a time
     const some = searches.slice(start, start + photo.batch);
     (await detector.detectAll(pixels, some)).forEach((found, index) => {
       const { tile } = some[index];
       faces.push(...(tile ? found.filter(({ box }) => trustedInTile(box, tile, finder)) : found));
     });
+    timing.prepare += detector.timing.prepare;
+    timing.run += detector.timing.run;
   }
+  detector.timing = timing; // the whole photo's
   return strongest(faces, photo.max_faces, finder);
 }
 
@@ -172,6 +176,7 @@ export class FaceFinder {
   reset() {
     this.followed = [];
     this.sweep = 0;
+    this.swept = []; // for each tile of the sweep, the thumbnail of the picture it was last searched in
     this.kept = []; // the faces found at the last full search
     this.reference = null; // the thumbnail of the picture they were found in
   }
@@ -194,7 +199,9 @@ export class FaceFinder {
    * batch: one inference, one read-back. Less where less changed since the faces were last
    * searched for: where the picture changed only inside the followed faces' areas (a person moving
    * a little), the whole picture is not searched again; where it did not change at all (a still
-   * camera, a person sitting still), only the tile is, and the faces found before are kept.
+   * camera, a person sitting still), the faces found before are kept. The sweep passes over tiles
+   * in which nothing changed outside those areas since it last searched them: once it has been
+   * round an unchanging picture, the detector does not run at all.
    */
   async find(pixels) {
     const { detector } = this;
@@ -208,20 +215,31 @@ export class FaceFinder {
       const top = Math.min(Math.max(0, box[1] + box[3] / 2 - side / 2), pixels.height - side);
       return [left, top, side, side];
     });
-    // Where the picture changed: the centres of the thumbnail's blocks that did, in picture pixels.
-    const changes = this.reference ? [...thumbnail.keys()].filter((i) => Math.abs(thumbnail[i] - this.reference[i]) > still.frame_change)
-      .map((i) => [((2 * (i % columns) + 1) * pixels.width) / (2 * columns), ((2 * Math.floor(i / columns) + 1) * pixels.height) / (2 * rows)])
-      : null;
-    const whole = !changes || changes.some(([x, y]) => !areas.some(([left, top, side]) => x >= left && x < left + side && y >= top && y < top + side));
+    const inside = ([x, y], [left, top, width, height]) => x >= left && x < left + width && y >= top && y < top + height;
+    // Where the picture changed since `before`: the centres of the thumbnail's blocks that did, in picture pixels.
+    const changedSince = (before) => [...thumbnail.keys()].filter((i) => Math.abs(thumbnail[i] - before[i]) > still.frame_change)
+      .map((i) => [((2 * (i % columns) + 1) * pixels.width) / (2 * columns), ((2 * Math.floor(i / columns) + 1) * pixels.height) / (2 * rows)]);
+    const unfollowed = (point) => !areas.some((area) => inside(point, area));
+    const changes = this.reference ? changedSince(this.reference) : null;
+    const whole = !changes || changes.some(unfollowed);
     const around = !changes || changes.length ? areas : [];
+    // The sweep's next tile that has not been searched, or changed outside the followed areas since it was.
     const tiles = FaceFinder.tiles(pixels.width, pixels.height, finder);
-    const tile = tiles[this.sweep % tiles.length];
-    this.sweep += 1;
-    const found = await detector.detectAll(pixels, [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
-      { area: tile, minScore: live.new_face_score }]);
+    if (this.swept.length !== tiles.length) this.swept = tiles.map(() => null);
+    const due = tiles.map((_, k) => (this.sweep + k) % tiles.length).find((index) => !this.swept[index]
+      || changedSince(this.swept[index]).some((point) => unfollowed(point) && inside(point, tiles[index])));
+    const tile = tiles[due];
+    if (tile) {
+      this.swept[due] = thumbnail;
+      this.sweep = due + 1;
+    }
+    const searches = [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
+      ...(tile ? [{ area: tile, minScore: live.new_face_score }] : [])];
+    const found = searches.length ? await detector.detectAll(pixels, searches) : [];
+    if (!searches.length) detector.timing = { prepare: 0, run: 0, pictures: 0 };
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
-    const inTile = found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder));
+    const inTile = tile ? found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder)) : [];
     // Faces not searched for again in this frame are kept as they were found: all of them where
     // nothing changed, those not followed where only followed faces' areas changed.
     const unsearched = whole ? [] : this.kept.filter((face) => !around.length || !this.followed.includes(face));
