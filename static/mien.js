@@ -130,7 +130,7 @@ export class Mien extends EventTarget {
   /**
    * Analyse a camera or video: a MediaStream or a <video> (playing a camera or a file; it may be
    * called before the video plays). Resolves once analysis has started; results come as 'result'
-   * events ({source: 'camera' or 'video', faces, width, height, ms, fps, msPerFrame}), failures
+   * events ({source: 'camera' or 'video', faces, width, height, ms, stages, fps, msPerFrame}), failures
    * as 'error' events. The caller's tracks are never stopped.
    */
   async watch(source) {
