@@ -69,9 +69,13 @@ export class FaceDetector {
   /**
    * Several searches of one picture in one inference: each of `searches` ({area, minScore,
    * maxFaces}, as detect's options) shrunk into the batch, one run, one read-back. Resolves to
-   * detect's answer for each.
+   * detect's answer for each (none, and no run, for no search).
    */
   async detectAll(pixels, searches) {
+    if (!searches.length) { // nothing to search: no run
+      this.timing = { prepare: 0, run: 0, pictures: 0 };
+      return [];
+    }
     const { tf, inputSize: size, spec, finder } = this;
     const [low, high] = spec.input_range;
     const values = size * size * 3;
@@ -235,8 +239,7 @@ export class FaceFinder {
     }
     const searches = [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
       ...(tile ? [{ area: tile, minScore: live.new_face_score }] : [])];
-    const found = searches.length ? await detector.detectAll(pixels, searches) : [];
-    if (!searches.length) detector.timing = { prepare: 0, run: 0, pictures: 0 };
+    const found = await detector.detectAll(pixels, searches);
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
     const inTile = tile ? found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder)) : [];
