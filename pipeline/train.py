@@ -314,6 +314,8 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int, replicas: in
         # 0.55 s for a batch of 64); Keras chooses where there is a GPU.
         jit_compile="auto" if tf.config.list_physical_devices("GPU") else False,
     )
+    # Adam's slots, left to the first training step, would make TensorFlow trace that step twice.
+    model.optimizer.build(model.trainable_variables)
 
 
 if __name__ == "__main__":
