@@ -84,8 +84,9 @@ def main(argv=None) -> dict:
     check = profile["check"]
     print(f"Profile from {sum(profile['examples'].values())} face(s) ({counts}; {skipped} picture(s) without a face): {args.out}")
     if check:
-        print(f"Checked on faces it was not fitted on: {check['personal']} of {check['held_out']} read right with it, "
-              f"{check['shipped']} by the shipped model{'' if profile['correction'] else ', so it keeps the shipped model'}.")
+        print(f"Checked on {check['held_out']} faces it was not fitted on, each expression weighing the same: "
+              f"{check['personal']:.1%} read right with it, {check['shipped']:.1%} by the shipped model"
+              f"{'' if profile['correction'] else ', so it keeps the shipped model'}.")
     elif not profile["correction"]:
         print("This model has no reference scores to compare one expression with (it was exported without validation "
               "faces), so the profile keeps the shipped model; teach it two expressions or more.")

@@ -49,7 +49,7 @@ export interface Profile {
   examples: Record<string, number>;
   skipped: number;
   strength: number;
-  /** On examples it was not fitted on: how many it read right, and the shipped model; null with one example per class, or one class. */
+  /** On examples it was not fitted on (held_out of them): the share it read right, and the shipped model's, each class weighing the same (the mean of each class's share); null with one example per class, or one class. */
   check: { held_out: number; personal: number; shipped: number } | null;
   /** null: the shipped model reads this person as well, and is kept. An offset has no weights. */
   correction: { weights?: number[][]; bias: number[] } | null;

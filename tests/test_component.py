@@ -365,7 +365,7 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     pictures (numbers only); useProfile applies it; Python computes the same scores to 1e-4."""
     import numpy as np
 
-    from pipeline.faces.personal import fit_offset, personal_scores
+    from pipeline.faces.personal import fit_offset, fit_profile, personal_scores
 
     ok, happy = cv2.imencode(".png", astronaut_bgr())
     ok, other = cv2.imencode(".png", cv2.flip(astronaut_bgr(), 1))
@@ -382,7 +382,7 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
         const empty = await mien.personalise({{ happy: [wall] }}).catch((error) => error.message);
         mien.dispose();
         return {{ before, resting, profile, after, unknown, empty }};""", [as_base64(data.tobytes()) for data in (happy, other, wall)])
-    before, profile, after = result["before"], result["profile"], result["after"]
+    before, resting, profile, after = result["before"], result["resting"], result["profile"], result["after"]
     assert len(before["features"]) == 256 and set(before["frameScores"]) == {"angry", "happy", "neutral", "sad"}
     assert profile["format"] == "mien-profile/1" and profile["examples"] == {"neutral": 2, "happy": 1}
     assert profile["model"]["classes"] == ["angry", "happy", "neutral", "sad"] and len(profile["model"]["sha256"]) == 64
@@ -391,8 +391,16 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     names = ["angry", "happy", "neutral", "sad"]
     python = personal_scores(profile, np.array([after["frameScores"][n] for n in names]), np.array(after["features"]))
     np.testing.assert_allclose(python, [after["scores"][n] for n in names], atol=1e-4)
+    # The fit is checked on faces it was not fitted on as Python checks it: each class weighing the same, so the
+    # shipped model's share is the mean of its share of each class (not of all three faces).
+    faces = {"neutral": [resting["face"]] * 2, "happy": [before]}
+    read = lambda face: max(face["frameScores"], key=face["frameScores"].get)  # noqa: E731
+    assert profile["check"]["shipped"] == pytest.approx(np.mean([np.mean([read(face) == name for face in own])
+                                                                 for name, own in faces.items()]))
+    checked = fit_profile(profile["model"], {name: [(np.array([face["frameScores"][n] for n in names]), np.array(face["features"]))
+                                                    for face in own] for name, own in faces.items()})
+    assert checked["check"] == pytest.approx(profile["check"]) and (checked["correction"] is None) == (profile["correction"] is None)
     # Taught one expression: an offset from the model's reference scores for it, as Python fits it.
-    resting = result["resting"]
     assert resting["profile"]["method"] == "offset" and set(resting["profile"]["correction"]) == {"bias"}
     reference = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["reference_log_scores"]
     offset = fit_offset(np.array([[resting["face"]["frameScores"][n] for n in names]]), np.array([2]), names, reference)

@@ -78,20 +78,23 @@ def fit_offset(scores: np.ndarray, labels: np.ndarray, classes: list[str], refer
     return {"bias": (-offset).tolist()}
 
 
+def balanced_share(labels: np.ndarray, right: np.ndarray) -> float:
+    """The mean over classes of the share of each class's examples that ``right`` marks."""
+    return float(np.mean([right[labels == label].mean() for label in np.unique(labels)]))
+
+
 def check_fit(scores, features, labels, class_count: int, strength: float) -> dict | None:
-    """How many examples a k-fold fit reads right, against the shipped model; None where no class
-    has two examples."""
+    """The share of examples a k-fold fit reads right, against the shipped model's, each class
+    weighing the same however many examples it has; None where no class has two examples."""
     if np.bincount(labels).max() < 2:
         return None
     folds = min(SETTINGS["folds"], len(labels))
-    personal = shipped = 0
+    personal, shipped = np.zeros(len(labels), bool), scores.argmax(axis=1) == labels
     for fold in range(folds):
         held = np.arange(len(labels)) % folds == fold
         correction = fit_correction(scores[~held], features[~held], labels[~held], class_count, strength)
-        personal += int((personal_scores({"correction": correction}, scores[held], features[held]).argmax(axis=1)
-                         == labels[held]).sum())
-        shipped += int((scores[held].argmax(axis=1) == labels[held]).sum())
-    return {"held_out": len(labels), "personal": personal, "shipped": shipped}
+        personal[held] = personal_scores({"correction": correction}, scores[held], features[held]).argmax(axis=1) == labels[held]
+    return {"held_out": len(labels), "personal": balanced_share(labels, personal), "shipped": balanced_share(labels, shipped)}
 
 
 def fit_profile(model: dict, examples: dict[str, list[tuple[np.ndarray, np.ndarray]]], strength: float = STRENGTH,

@@ -64,27 +64,37 @@ function fitOffset(examples, classes, reference) {
 
 const topClass = (scores) => scores.indexOf(Math.max(...scores));
 
+/** The mean over classes of the share of each class's examples that `right` marks (each class weighing the same). */
+function balancedShare(labels, right) {
+  const classes = [...new Set(labels)];
+  return classes.reduce((sum, label) => {
+    const own = right.filter((_, index) => labels[index] === label);
+    return sum + own.filter(Boolean).length / own.length;
+  }, 0) / classes.length;
+}
+
 /**
- * Check a fit on examples it was not fitted on (a k-fold split): how many of them the corrected
- * scores read right, and how many the shipped ones did. Null where no class has two examples.
+ * Check a fit on examples it was not fitted on (a k-fold split): the share of them the corrected
+ * scores read right, and the share the shipped ones did, each class weighing the same however many
+ * examples it has (frames are collected for a time, so classes seldom have equally many). Null
+ * where no class has two examples.
  */
 function checkFit(tf, examples, classCount, strength, settings) {
-  const counts = new Map();
-  examples.forEach(({ label }) => counts.set(label, (counts.get(label) ?? 0) + 1));
-  if (![...counts.values()].some((count) => count > 1)) return null;
+  const labels = examples.map(({ label }) => label);
+  if (labels.every((label, index) => labels.indexOf(label) === index)) return null;
   const folds = Math.min(settings.folds, examples.length);
-  let personal = 0;
-  let shipped = 0;
+  const personal = [];
+  const shipped = [];
   for (let fold = 0; fold < folds; fold += 1) {
-    const held = examples.filter((_, index) => index % folds === fold);
     const rest = examples.filter((_, index) => index % folds !== fold);
     const correction = fitCorrection(tf, rest, classCount, strength, settings);
-    for (const { label, scores, features } of held) {
-      personal += topClass(Array.from(personalScores({ correction }, scores, features))) === label;
-      shipped += topClass(Array.from(scores)) === label;
-    }
+    examples.forEach(({ label, scores, features }, index) => {
+      if (index % folds !== fold) return;
+      personal[index] = topClass(Array.from(personalScores({ correction }, scores, features))) === label;
+      shipped[index] = topClass(Array.from(scores)) === label;
+    });
   }
-  return { held_out: examples.length, personal, shipped };
+  return { held_out: examples.length, personal: balancedShare(labels, personal), shipped: balancedShare(labels, shipped) };
 }
 
 /**

@@ -11,6 +11,7 @@ const COLLECT_S = 3;
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const article = (name) => (/^[aeiou]/i.test(name) ? 'an' : 'a');
+const percent = (share) => `${(100 * share).toFixed(1)}%`;
 
 function download(name, text) {
   const link = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: name });
@@ -184,7 +185,7 @@ export class TeachSection {
       ? 'Your profile is in use: look at the camera and see how it reads you (the faces list shows the shipped model too).'
       : 'Your expressions are read as well without a profile: Mien keeps the shipped model.';
     ui.check.textContent = check
-      ? `Faces it was not fitted on, read right: ${check.personal} of ${check.held_out} with your profile, ${check.shipped} by the shipped model.`
+      ? `Of ${check.held_out} faces it was not fitted on, read right (each expression weighing the same): ${percent(check.personal)} with your profile, ${percent(check.shipped)} by the shipped model.`
       : '';
     await mien.useProfile(correction ? this.fitted : null);
     this.onChange(correction ? { ...this.fitted, name: 'new profile' } : null);
