@@ -26,7 +26,7 @@ from pipeline.faces.boxes import overlap
 FACE_WIDTHS = (40, 50, 60, 80, 120, 200, 300)
 # MediaPipe's full-range BlazeFace (192x192, 48x48 anchors), compared with the page's detector.
 FULL_RANGE = {"file": "/peers/full-range-detector/facemesh-detection-full.json", "input_range": [-1, 1],
-              "anchors": [{"stride": 4, "per_cell": 1}], "values_per_anchor": 17}
+              "anchors": [{"stride": 4, "per_cell": 1}], "values_per_anchor": 17, "eyes": [5, 7]}
 
 
 def add_arguments(parser) -> None:
@@ -137,7 +137,7 @@ def python_faces(folder: Path, frames: list[dict], faces_frames: int, repeats: i
             view = picture[max(0, top):top + pasted.shape[0], max(0, left):left + pasted.shape[1]]
             view[:] = pasted[max(0, -top):max(0, -top) + view.shape[0], max(0, -left):max(0, -left) + view.shape[1]]
         finder.reset()
-        found.append([[list(box) for box, _ in finder.find(picture)] for _ in range(repeats)])
+        found.append([[list(box) for box, *_ in finder.find(picture)] for _ in range(repeats)])
     return detector_figures(frames[:faces_frames], found)
 
 

@@ -278,7 +278,8 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
                      "meaning": "the network's penultimate features (what its last layer weighs into the class scores)"
                                 f"{', averaged over the face and its mirror image' if info['flip_average'] else ''}"},
         "face_crop": {**info["face_crop"],
-                      "meaning": "square side = scale x box side; centre = box centre + shift_y x box side"},
+                      "meaning": "square side = scale x box side; centre = box centre + shift_y x box side along the "
+                                 "face's vertical axis; upright: the square turned by the roll of the line between the eyes"},
         **({"reference_log_scores": info["reference_log_scores"]} if "reference_log_scores" in info else {}),
         "personal": PERSONAL_SETTINGS,
         "quantization": quantize,

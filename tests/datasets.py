@@ -100,3 +100,9 @@ def photo_of_every_size(widths=(48, 80, 130, 170, 220), size=(1600, 1200)):
         boxes.append([left + (fx - hx) * scale, top + (fy - hy) * scale, face_width, fh * scale])
         left += head.shape[1] + gap
     return photo, boxes
+
+
+def tilted(bgr, box, degrees: float):
+    """The picture turned by ``degrees`` (counter-clockwise as seen) about the centre of ``box``."""
+    turn = cv2.getRotationMatrix2D((box[0] + box[2] / 2, box[1] + box[3] / 2), degrees, 1)
+    return cv2.warpAffine(bgr, turn, (bgr.shape[1], bgr.shape[0]), borderMode=cv2.BORDER_REPLICATE)

@@ -12,9 +12,9 @@ import pytest
 
 from bench.pictures import astronaut_frame, group_photo
 from pipeline.faces.boxes import overlap
-from pipeline.faces.crop import CropGeometry, crop_face, crop_square
+from pipeline.faces.crop import FACE_CROP, CropGeometry, crop_face, crop_square, face_roll
 from pipeline.faces.finder import FINDER, FaceDetector, FaceFinder, detect_everywhere
-from tests.datasets import photo_of_every_size
+from tests.datasets import photo_of_every_size, tilted
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,25 +48,42 @@ def detector():
     return FaceDetector()
 
 
+@pytest.mark.parametrize("degrees", [-25, 25])
+def test_a_tilted_head_is_cut_upright_by_the_line_between_its_eyes(detector, degrees):
+    """The detector gives each face its eyes; the crop turns the face level by them, so a head
+    tilted 25 degrees is cut much as the upright head is, where the unturned crop is not."""
+    frame = astronaut_frame()
+    (box, _, eyes), = detector.detect(rgb(frame))
+    assert eyes[0][0] < box[0] + box[2] / 2 < eyes[1][0] and all(box[1] < y < box[1] + box[3] / 2 for _, y in eyes)
+    upright = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box, FACE_CROP, eyes)
+    turned = tilted(frame, box, degrees)
+    (box, _, eyes), = detector.detect(rgb(turned))
+    assert np.degrees(face_roll(eyes)) == pytest.approx(-degrees, abs=12)
+    gray = cv2.cvtColor(turned, cv2.COLOR_BGR2GRAY)
+    similarity = lambda crop: np.corrcoef(crop.ravel(), upright.ravel())[0, 1]  # noqa: E731
+    unturned = CropGeometry(FACE_CROP.scale, FACE_CROP.shift_y, upright=False)
+    assert similarity(crop_face(gray, box, FACE_CROP, eyes)) > similarity(crop_face(gray, box, unturned, eyes)) + 0.2
+
+
 def rgb(bgr):
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def test_the_pages_blazeface_finds_the_astronaut_where_the_page_does(detector):
-    (box, score), = detector.detect(rgb(astronaut_frame()))
+    (box, score, eyes), = detector.detect(rgb(astronaut_frame()))
     # The page's box for this frame (tests/test_page.py) is [247, 69, 92, 92].
     assert box == pytest.approx((247, 69, 92, 92), abs=2) and score > 0.8
 
 
 def test_a_group_photo_gives_every_small_face_and_nothing_else(detector):
     photo, truth = group_photo()
-    found = [box for box, _ in detect_everywhere(rgb(photo), detector)]
+    found = [box for box, *_ in detect_everywhere(rgb(photo), detector)]
     assert len(found) == 8 and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
 def test_a_photo_gives_faces_of_every_size(detector):
     photo, truth = photo_of_every_size()
-    found = [box for box, _ in detect_everywhere(rgb(photo), detector)]
+    found = [box for box, *_ in detect_everywhere(rgb(photo), detector)]
     assert len(found) == len(truth) and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
@@ -75,7 +92,7 @@ def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detector):
     finder = FaceFinder(detector)
     counts = [len(finder.find(rgb(frame))) for _ in range(20)]
     assert counts[-10:] == [3] * 10  # found within a sweep of the tiles, then in every frame
-    found = [box for box, _ in finder.find(rgb(frame))]
+    found = [box for box, *_ in finder.find(rgb(frame))]
     assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
@@ -134,7 +151,7 @@ def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
     definition = json.loads((REPO / "static" / "face-finder.json").read_text())
     settings = {key for part in ("live", "photo", "tile_trust") for key in definition[part] if key != "about"}
     settings |= {"min_score", "iou_threshold", "max_faces", "anchors", "per_cell", "stride", "input_range",
-                 "values_per_anchor", "file"}
+                 "values_per_anchor", "eyes", "file"}
     for finder in ("static/js/detector.js", "pipeline/faces/finder.py"):
         text = (REPO / finder).read_text()
         assert {key for key in settings if key not in text} == set(), finder

@@ -84,9 +84,10 @@ class ExpressionClassifier:
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
         started = time.perf_counter()
-        boxes = [box for box, _ in (finder.find(rgb) if finder else detect_everywhere(rgb, self.detector))]
+        faces = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
+        boxes = [box for box, *_ in faces]
         detected = time.perf_counter()
-        answers = self.classify(np.stack([crop_face(gray, box, self.geometry) for box in boxes]), boxes,
+        answers = self.classify(np.stack([crop_face(gray, box, self.geometry, eyes) for box, _, eyes in faces]), boxes,
                                 finder is not None) if boxes else []
         self.timing.frames += 1
         self.timing.detection += detected - started

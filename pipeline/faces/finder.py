@@ -38,13 +38,13 @@ def anchor_centres(detector: dict, input_size: int) -> np.ndarray:
 
 
 def strongest(candidates: list[tuple], max_faces: int) -> list[tuple]:
-    """The best-scoring (box, score) pairs, none overlapping a better one (non-maximum suppression)."""
+    """The best-scoring faces (box, score, eyes), none overlapping a better one (non-maximum suppression)."""
     kept = []
-    for box, score in sorted(candidates, key=lambda face: -face[1]):
+    for face in sorted(candidates, key=lambda face: -face[1]):
         if len(kept) == max_faces:
             break
-        if all(overlap(box, other) < FINDER["iou_threshold"] for other, _ in kept):
-            kept.append((box, score))
+        if all(overlap(face[0], other[0]) < FINDER["iou_threshold"] for other in kept):
+            kept.append(face)
     return kept
 
 
@@ -59,7 +59,8 @@ class Search(NamedTuple):
 
 class FaceDetector:
     """The page's BlazeFace (``detector``: a detector entry of face-finder.json, by default the
-    page's): boxes (x, y, width, height) of faces in RGB pictures."""
+    page's): faces in RGB pictures, each a box (x, y, width, height), a score and its two eyes
+    ((x, y), (x, y)): the eye on the picture's left first)."""
 
     def __init__(self, detector: dict = FINDER["detector"]):
         self.spec = detector
@@ -70,7 +71,7 @@ class FaceDetector:
     def detect(self, rgb: np.ndarray, area=None, min_score: float = FINDER["min_score"],
                max_faces: int = FINDER["max_faces"]) -> list[tuple]:
         """Faces in ``rgb`` (uint8 [H, W, 3]), or in its ``area`` (left, top, width, height):
-        [(box, score)] in picture pixels, best first."""
+        [(box, score, eyes)] in picture pixels, best first."""
         return self.detect_all(rgb, [Search(area, min_score, max_faces)])[0]
 
     def detect_all(self, rgb: np.ndarray, searches: list[Search]) -> list[list[tuple]]:
@@ -95,15 +96,16 @@ class FaceDetector:
                 for output, scale, search in zip(outputs, scales, searches)]
 
     def decode(self, output: np.ndarray, scale: float, area, min_score: float) -> list[tuple]:
-        """The faces one picture's rows of the output name: [(box, score)] above ``min_score``."""
+        """The faces one picture's rows of the output name: [(box, score, eyes)] above ``min_score``."""
         left, top = area[:2] if area else (0, 0)
         keep = output[:, 0] >= math.log(min_score / (1 - min_score))
         faces = []
         for row, (anchor_x, anchor_y) in zip(output[keep], self.anchors[keep]):
             box_width, box_height = row[3] / scale, row[4] / scale
             centre_x, centre_y = left + (anchor_x + row[1]) / scale, top + (anchor_y + row[2]) / scale
+            eyes = tuple((left + (anchor_x + row[at]) / scale, top + (anchor_y + row[at + 1]) / scale) for at in self.spec["eyes"])
             faces.append(((centre_x - box_width / 2, centre_y - box_height / 2, box_width, box_height),
-                          float(1 / (1 + math.exp(-row[0])))))
+                          float(1 / (1 + math.exp(-row[0]))), eyes))
         return faces
 
 
@@ -121,7 +123,7 @@ def trusted_in_tile(box, side: float) -> bool:
 def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
     """Every face of a photo, as the page searches one: the detector over the whole picture, then
     over layers of overlapping tiles (face-finder.json's photo tiles), each face thus seen whole and
-    large enough in one of them, a batch of areas at a time. [(box, score)] like FaceDetector.detect."""
+    large enough in one of them, a batch of areas at a time. [(box, score, eyes)] like FaceDetector.detect."""
     height, width = rgb.shape[:2]
     longer = max(width, height)
     searches = [Search(max_faces=PHOTO["max_faces"])]
@@ -185,14 +187,14 @@ class FaceFinder:
                 for top in tile_starts(height, side, step) for left in tile_starts(width, side, step)]
 
     def find(self, rgb: np.ndarray) -> list[tuple]:
-        """The faces in this frame (uint8 RGB): [(box, score)] in picture pixels, best first. The
+        """The faces in this frame (uint8 RGB): [(box, score, eyes)] in picture pixels, best first. The
         whole picture, the areas around followed faces and the sweep's tile in one inference; less
         where less changed since the faces were last searched for, as the page does."""
         height, width = rgb.shape[:2]
         columns, rows = STILL["frame_thumbnail"]
         thumbnail = gray_thumbnail(rgb, columns, rows)
         areas = []
-        for box, _ in self.followed:
+        for box, *_ in self.followed:
             side = min(LIVE["follow_area"] * max(box[2], box[3]), width, height)
             left = min(max(0, box[0] + box[2] / 2 - side / 2), width - side)
             top = min(max(0, box[1] + box[3] / 2 - side / 2), height - side)
@@ -233,7 +235,7 @@ class FaceFinder:
         # nothing changed, those not followed where only followed faces' areas changed.
         unsearched = [] if whole else [face for face in self.kept if not around or face not in self.followed]
         kept = strongest([*(face for faces in found for face in faces), *unsearched, *in_tile], FINDER["max_faces"])
-        fresh = any(all(overlap(old, box) < FINDER["iou_threshold"] for old, _ in self.kept) for box, _ in kept)
+        fresh = any(all(overlap(old[0], face[0]) < FINDER["iou_threshold"] for old in self.kept) for face in kept)
         # A new face is searched for again in full at the next frame: followed, and seen large.
         self.reference = None if fresh else (thumbnail if whole or around else self.reference)
         self.kept = kept

@@ -6,15 +6,25 @@ import { overlap } from './boxes.js';
 import { blockMeans, largestChange } from './pixels.js';
 
 /**
- * The square (left, top, side) in whole source pixels to cut out for a detector box, by the
- * model's crop `geometry` ({scale, shift_y}), rounded as pipeline.faces.crop rounds it, so both
- * cut the same pixels.
+ * The roll of a face (radians, clockwise as seen): the angle of the line from the eye on the
+ * picture's left to the other (the detector's `eyes`, [[x, y], [x, y]]); 0 without eyes.
  */
-export function cropSquare([x, y, width, height], geometry) {
+export function faceRoll(eyes) {
+  if (!eyes) return 0;
+  const [[leftX, leftY], [rightX, rightY]] = eyes;
+  return Math.atan2(rightY - leftY, rightX - leftX);
+}
+
+/**
+ * The square (left, top, side) in whole source pixels to cut out for a detector box of a face
+ * rolled by `roll`, by the model's crop `geometry` ({scale, shift_y}; the shift along the face's
+ * vertical axis), rounded as pipeline.faces.crop rounds it, so both cut the same pixels.
+ */
+export function cropSquare([x, y, width, height], geometry, roll = 0) {
   const mean = (width + height) / 2;
   const side = geometry.scale * mean;
-  const centreX = x + width / 2;
-  const centreY = y + height / 2 + geometry.shift_y * mean;
+  const centreX = x + width / 2 - Math.sin(roll) * geometry.shift_y * mean;
+  const centreY = y + height / 2 + Math.cos(roll) * geometry.shift_y * mean;
   return [centreX - side / 2, centreY - side / 2, side].map(Math.round);
 }
 
@@ -54,7 +64,7 @@ export class ExpressionModel {
 
   /**
    * Class probabilities for each face, and its features where the model gives them: `pixels` are
-   * the picture's (pixels.js), `faces` the detector's [{box}]. Resolves to one {scores, features}
+   * the picture's (pixels.js), `faces` the detector's [{box, eyes}]. Resolves to one {scores, features}
    * per face (Float32Arrays; features null without them). Given `still` (a stream's
    * face-finder.json settings), a face whose crop has not changed since it was last classified (no
    * block of its thumbnail by more than still.crop_change grey levels) keeps its answer, and only
@@ -64,9 +74,10 @@ export class ExpressionModel {
     const { tf, inputSize: size } = this;
     const started = performance.now();
     // Raw 0-255 grey values: the model scales them itself.
-    const crops = faces.map(({ box }) => {
+    const crops = faces.map(({ box, eyes }) => {
       const crop = new Float32Array(size * size);
-      pixels.grayCrop(cropSquare(box, this.crop), size, crop, 0);
+      const roll = this.crop.upright ? faceRoll(eyes) : 0; // turned upright where the model's geometry says so
+      pixels.grayCrop(cropSquare(box, this.crop, roll), size, crop, 0, roll);
       return crop;
     });
     const thumbnails = still ? crops.map((crop) => blockMeans(crop, size, still.crop_thumbnail)) : [];

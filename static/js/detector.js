@@ -96,7 +96,7 @@ export class FaceDetector {
       this.decode(rows.subarray(index * perPicture, (index + 1) * perPicture), scales[index], area, minScore), maxFaces, finder));
   }
 
-  /** The faces one picture's rows of the output name: [{box, score}] above `minScore`. */
+  /** The faces one picture's rows of the output name: [{box, score, eyes}] above `minScore` (eyes: [[x, y], [x, y]], the one on the picture's left first). */
   decode(rows, scale, [left, top] = [0, 0], minScore) {
     // Decoding the few anchors above the threshold in plain JS costs less than tensor ops on all.
     const minLogit = Math.log(minScore / (1 - minScore));
@@ -107,7 +107,8 @@ export class FaceDetector {
       if (row[0] < minLogit) return;
       const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
       const [centreX, centreY] = [left + (anchorX + row[1]) / scale, top + (anchorY + row[2]) / scale];
-      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])) });
+      const eyes = this.spec.eyes.map((at) => [left + (anchorX + row[at]) / scale, top + (anchorY + row[at + 1]) / scale]);
+      candidates.push({ box: [centreX - boxWidth / 2, centreY - boxHeight / 2, boxWidth, boxHeight], score: 1 / (1 + Math.exp(-row[0])), eyes });
     });
     return candidates;
   }

@@ -177,18 +177,48 @@ export class Pixels {
 
   /** The whole picture shrunk to `columns` x `rows` grey values (0-255): a thumbnail to compare frames by. */
   grayThumbnail(columns, rows) {
-    const rgb = this.resize(0, 0, this.width, this.height, columns, rows);
+    return this.grayResize(0, 0, this.width, this.height, columns, rows);
+  }
+
+  /** The area shrunk to `columns` x `rows` grey values (0-255, weighted as OpenCV's grayscale). */
+  grayResize(left, top, width, height, columns, rows) {
+    const rgb = this.resize(left, top, width, height, columns, rows);
     return Float32Array.from({ length: columns * rows }, (_, i) => 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2]);
   }
 
   /**
    * The square (left, top, side) shrunk to `size` x `size` grey values (0-255, weighted as
-   * OpenCV's grayscale), written into `into` at `offset`.
+   * OpenCV's grayscale), turned by `roll` (radians) about its centre, written into `into` at
+   * `offset`. Turned, as pipeline.faces.crop.turned_crop turns it: the square around the turned
+   * one shrunk by averaging (never enlarged) to at most twice the output's resolution, sampled
+   * bilinearly at twice the output's resolution, and each 2x2 of samples averaged.
    */
-  grayCrop([left, top, side], size, into, offset) {
-    const rgb = this.resize(left, top, side, side, size, size);
-    for (let i = 0; i < size * size; i += 1) {
-      into[offset + i] = 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2];
+  grayCrop([left, top, side], size, into, offset, roll = 0) {
+    if (!roll) {
+      into.set(this.grayResize(left, top, side, side, size, size), offset);
+      return;
+    }
+    const [cos, sin] = [Math.cos(roll), Math.sin(roll)];
+    const [centreX, centreY] = [left + side / 2, top + side / 2];
+    const around = Math.round(side * (Math.abs(cos) + Math.abs(sin)));
+    const [outerLeft, outerTop] = [Math.round(centreX - around / 2), Math.round(centreY - around / 2)];
+    const shrunkSide = Math.min(around, Math.round(2 * size * (Math.abs(cos) + Math.abs(sin))));
+    const shrunk = this.grayResize(outerLeft, outerTop, around, around, shrunkSide, shrunkSide);
+    const factor = shrunkSide / around;
+    const limit = shrunkSide - 1;
+    const at = (x, y) => shrunk[clamp(y, 0, limit) * shrunkSide + clamp(x, 0, limit)];
+    into.fill(0, offset, offset + size * size);
+    for (let row = 0; row < 2 * size; row += 1) {
+      const dy = ((row + 0.5 - size) * side) / (2 * size);
+      for (let column = 0; column < 2 * size; column += 1) {
+        const dx = ((column + 0.5 - size) * side) / (2 * size);
+        const x = (centreX - outerLeft + cos * dx - sin * dy) * factor - 0.5;
+        const y = (centreY - outerTop + sin * dx + cos * dy) * factor - 0.5;
+        const [x0, y0] = [Math.floor(x), Math.floor(y)];
+        const [fx, fy] = [x - x0, y - y0];
+        const sample = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        into[offset + (row >> 1) * size + (column >> 1)] += sample / 4;
+      }
     }
   }
 }
