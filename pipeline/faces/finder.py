@@ -60,7 +60,7 @@ class Search(NamedTuple):
 class FaceDetector:
     """The page's BlazeFace (``detector``: a detector entry of face-finder.json, by default the
     page's): faces in RGB pictures, each a box (x, y, width, height), a score and its two eyes
-    ((x, y), (x, y)): the eye on the picture's left first)."""
+    ((x, y), (x, y), the eye on the picture's left first)."""
 
     def __init__(self, detector: dict = FINDER["detector"]):
         self.spec = detector
