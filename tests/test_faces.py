@@ -48,6 +48,10 @@ def detector():
     return FaceDetector()
 
 
+def rgb(bgr):
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 @pytest.mark.parametrize("degrees", [-25, 25])
 def test_a_tilted_head_is_cut_upright_by_the_line_between_its_eyes(detector, degrees):
     """The detector gives each face its eyes; the crop turns the face level by them, so a head
@@ -63,10 +67,6 @@ def test_a_tilted_head_is_cut_upright_by_the_line_between_its_eyes(detector, deg
     similarity = lambda crop: np.corrcoef(crop.ravel(), upright.ravel())[0, 1]  # noqa: E731
     unturned = CropGeometry(FACE_CROP.scale, FACE_CROP.shift_y, upright=False)
     assert similarity(crop_face(gray, box, FACE_CROP, eyes)) > similarity(crop_face(gray, box, unturned, eyes)) + 0.2
-
-
-def rgb(bgr):
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def test_the_pages_blazeface_finds_the_astronaut_where_the_page_does(detector):

@@ -84,14 +84,12 @@ function checkFit(tf, examples, classCount, strength, settings) {
   if (labels.every((label, index) => labels.indexOf(label) === index)) return null;
   const folds = Math.min(settings.folds, examples.length);
   const personal = [];
-  const shipped = [];
+  const shipped = examples.map(({ label, scores }) => topClass(Array.from(scores)) === label);
   for (let fold = 0; fold < folds; fold += 1) {
     const rest = examples.filter((_, index) => index % folds !== fold);
     const correction = fitCorrection(tf, rest, classCount, strength, settings);
     examples.forEach(({ label, scores, features }, index) => {
-      if (index % folds !== fold) return;
-      personal[index] = topClass(Array.from(personalScores({ correction }, scores, features))) === label;
-      shipped[index] = topClass(Array.from(scores)) === label;
+      if (index % folds === fold) personal[index] = topClass(Array.from(personalScores({ correction }, scores, features))) === label;
     });
   }
   return { held_out: examples.length, personal: balancedShare(labels, personal), shipped: balancedShare(labels, shipped) };
