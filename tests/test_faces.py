@@ -87,6 +87,21 @@ def test_a_photo_gives_faces_of_every_size(detector):
     assert len(found) == len(truth) and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
 
 
+def test_a_photo_gives_faces_down_to_a_fortieth_of_its_longer_side(detector):
+    photo, truth = photo_of_every_size(widths=(36, 40, 44, 48))
+    found = [box for box, *_ in detect_everywhere(rgb(photo), detector)]
+    assert len(found) == len(truth) and all(max(overlap(box, true) for box in found) > 0.3 for true in truth)
+
+
+def test_the_detector_reads_a_picture_of_any_shape_whole(detector):
+    """BlazeFace is fully convolutional: the 640x480 frame in one input of that shape finds the
+    astronaut where the square input of the frame shrunk does."""
+    frame = rgb(astronaut_frame())
+    (box, score, eyes), = detector.detect_scaled(frame, 640, max_faces=1)
+    (square_box, *_), = detector.detect(frame)
+    assert overlap(box, square_box) > 0.8 and score > 0.8 and box[0] < eyes[0][0] < eyes[1][0] < box[0] + box[2]
+
+
 def test_three_small_faces_in_a_camera_frame_are_found_and_followed(detector):
     frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
     finder = FaceFinder(detector)

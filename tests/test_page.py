@@ -366,8 +366,20 @@ def test_the_seven_class_model_can_be_chosen_and_the_photo_is_analysed_again(pag
     assert state(page)["faces"][0]["label"] == "happy"
 
 
-@pytest.mark.parametrize("compose", [group_photo, photo_of_every_size], ids=["eight small faces", "faces of every size"])
-def test_a_photo_gives_every_face(page, tmp_path, compose):
+@pytest.fixture(scope="module")
+def detector():
+    from pipeline.faces.finder import FaceDetector
+
+    return FaceDetector()
+
+
+def faces_from_36_px():
+    return photo_of_every_size(widths=(36, 40, 44, 48))
+
+
+@pytest.mark.parametrize("compose", [group_photo, photo_of_every_size, faces_from_36_px],
+                         ids=["eight small faces", "faces of every size", "faces from 36 px"])
+def test_a_photo_gives_every_face_where_pipeline_detect_finds_it(page, tmp_path, compose, detector):
     picture, truth = compose()
     photo = tmp_path / "group.png"
     cv2.imwrite(str(photo), picture)
@@ -377,6 +389,11 @@ def test_a_photo_gives_every_face(page, tmp_path, compose):
     assert len(found) == len(truth), found
     assert all(max(overlap(box, true) for box in found) > 0.3 for true in truth)  # each face, at its place
     assert page.evaluate("() => [document.querySelector('#photo').width, document.querySelector('#photo').height]") == [1600, 1200]
+    # The same search as Python's: the whole picture, then finer passes, each one inference of the photo's shape.
+    from pipeline.faces.finder import detect_everywhere
+
+    python = [box for box, *_ in detect_everywhere(cv2.cvtColor(picture, cv2.COLOR_BGR2RGB), detector)]
+    assert all(max(overlap(box, other) for other in python) > 0.9 for box in found)
 
 
 def test_a_photo_without_a_face_gives_no_face(page, tmp_path):

@@ -25,14 +25,14 @@ FINDER = json.loads((REPO / "static" / "face-finder.json").read_text())
 LIVE, PHOTO, TRUST, STILL = FINDER["live"], FINDER["photo"], FINDER["tile_trust"], FINDER["still"]
 
 
-def anchor_centres(detector: dict, input_size: int) -> np.ndarray:
-    """Anchor centres in input pixels, grid after grid, row by row, as the detector lays them out."""
+def anchor_centres(detector: dict, rows: int, columns: int) -> np.ndarray:
+    """Anchor centres in input pixels for an input ``rows`` x ``columns``, grid after grid, row by
+    row, as the detector lays them out."""
     centres = []
     for grid in detector["anchors"]:
         stride = grid["stride"]
-        cells = math.ceil(input_size / stride)
-        for row in range(cells):
-            for column in range(cells):
+        for row in range(math.ceil(rows / stride)):
+            for column in range(math.ceil(columns / stride)):
                 centres += [(stride * column + stride / 2, stride * row + stride / 2)] * grid["per_cell"]
     return np.array(centres, np.float32)
 
@@ -64,9 +64,16 @@ class FaceDetector:
 
     def __init__(self, detector: dict = FINDER["detector"]):
         self.spec = detector
-        self.model = GraphModel(vendored_file("face-detector", detector["file"]))
+        self.model = GraphModel(vendored_file("face-detector", detector["file"]))  # runs inputs of any height and width
         self.input_size = self.model.input_size
-        self.anchors = anchor_centres(detector, self.input_size)
+        self.grids: dict[tuple, np.ndarray] = {}  # anchor centres by input shape
+
+    def anchors(self, rows: int, columns: int | None = None) -> np.ndarray:
+        """The anchor centres of an input ``rows`` x ``columns`` (square by default)."""
+        key = (rows, rows if columns is None else columns)
+        if key not in self.grids:
+            self.grids[key] = anchor_centres(self.spec, *key)
+        return self.grids[key]
 
     def detect(self, rgb: np.ndarray, area=None, min_score: float = FINDER["min_score"],
                max_faces: int = FINDER["max_faces"]) -> list[tuple]:
@@ -92,15 +99,30 @@ class FaceDetector:
             batch[index, :rows, :columns] = low + shrunk.astype(np.float32) * (high - low) / 255
             scales.append(scale)
         outputs = np.asarray(self.model.run(batch)).reshape(len(searches), -1, self.spec["values_per_anchor"])
-        return [strongest(self.decode(output, scale, search.area, search.min_score), search.max_faces)
+        anchors = self.anchors(size)
+        return [strongest(self.decode(output, anchors, scale, search.area, search.min_score), search.max_faces)
                 for output, scale, search in zip(outputs, scales, searches)]
 
-    def decode(self, output: np.ndarray, scale: float, area, min_score: float) -> list[tuple]:
-        """The faces one picture's rows of the output name: [(box, score, eyes)] above ``min_score``."""
+    def detect_scaled(self, rgb: np.ndarray, side: int, min_score: float = FINDER["min_score"],
+                      max_faces: int = FINDER["max_faces"], tile: bool = False) -> list[tuple]:
+        """Faces in the whole picture shrunk so that its longer side is ``side`` input pixels (never
+        enlarged): one inference of the picture's own shape. ``tile``: only faces tile_trust trusts a
+        square input with (as a tile of the picture shrunk into it). Like detect's answer."""
+        height, width = rgb.shape[:2]
+        low, high = self.spec["input_range"]
+        scale = min(1.0, side / max(width, height))
+        columns, rows = round(width * scale), round(height * scale)
+        shrunk = cv2.resize(rgb, (columns, rows), interpolation=cv2.INTER_AREA)  # as the page resamples
+        output = np.asarray(self.model.run(low + shrunk[None].astype(np.float32) * (high - low) / 255))
+        faces = self.decode(output.reshape(-1, self.spec["values_per_anchor"]), self.anchors(rows, columns), scale, None, min_score)
+        return strongest([face for face in faces if not tile or trusted_in_tile(face[0], self.input_size / scale)], max_faces)
+
+    def decode(self, output: np.ndarray, anchors: np.ndarray, scale: float, area, min_score: float) -> list[tuple]:
+        """The faces one picture's rows of the output name, for its ``anchors``: [(box, score, eyes)] above ``min_score``."""
         left, top = area[:2] if area else (0, 0)
         keep = output[:, 0] >= math.log(min_score / (1 - min_score))
         faces = []
-        for row, (anchor_x, anchor_y) in zip(output[keep], self.anchors[keep]):
+        for row, (anchor_x, anchor_y) in zip(output[keep], anchors[keep]):
             box_width, box_height = row[3] / scale, row[4] / scale
             centre_x, centre_y = left + (anchor_x + row[1]) / scale, top + (anchor_y + row[2]) / scale
             eyes = tuple((left + (anchor_x + row[at]) / scale, top + (anchor_y + row[at + 1]) / scale) for at in self.spec["eyes"])
@@ -121,22 +143,15 @@ def trusted_in_tile(box, side: float) -> bool:
 
 
 def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
-    """Every face of a photo, as the page searches one: the detector over the whole picture, then
-    over layers of overlapping tiles (face-finder.json's photo tiles), each face thus seen whole and
-    large enough in one of them, a batch of areas at a time. [(box, score, eyes)] like FaceDetector.detect."""
-    height, width = rgb.shape[:2]
-    longer = max(width, height)
-    searches = [Search(max_faces=PHOTO["max_faces"])]
-    for share in PHOTO["tiles"]:
-        side = min(longer, max(detector.input_size, round(longer * share)))
-        step = side * PHOTO["tile_step"]
-        searches += [Search((left, top, min(side, width), min(side, height)), PHOTO["face_score"], PHOTO["max_faces"], side)
-                     for top in tile_starts(height, side, step) for left in tile_starts(width, side, step)]
-    faces = []
-    for start in range(0, len(searches), PHOTO["batch"]):
-        some = searches[start:start + PHOTO["batch"]]
-        for search, found in zip(some, detector.detect_all(rgb, some)):
-            faces += [face for face in found if search.tile is None or trusted_in_tile(face[0], search.tile)]
+    """Every face of a photo, as the page searches one: the detector over the whole picture seen
+    at its input size, then over the whole picture at finer scales (face-finder.json's photo
+    passes: its longer side so many input pixels), each face thus seen large enough at one of
+    them. [(box, score, eyes)] like FaceDetector.detect."""
+    faces = detector.detect(rgb, max_faces=PHOTO["max_faces"])
+    longer = max(rgb.shape[:2])
+    for side in dict.fromkeys(min(side, longer) for side in PHOTO["passes"]):
+        if side > detector.input_size:
+            faces += detector.detect_scaled(rgb, side, PHOTO["face_score"], PHOTO["max_faces"], tile=True)
     return strongest(faces, PHOTO["max_faces"])
 
 

@@ -19,18 +19,30 @@ export async function loadFinder(url = FINDER_URL) {
   return response.json();
 }
 
-/** Anchor centres in input pixels, grid after grid, row by row, as the detector lays them out. */
-function anchorCentres(detector, inputSize) {
+/** Anchor centres in input pixels for an input `rows` x `columns`, grid after grid, row by row, as the detector lays them out. */
+function anchorCentres(detector, rows, columns) {
   const centres = [];
   for (const { stride, per_cell: perCell } of detector.anchors) {
-    const cells = Math.ceil(inputSize / stride);
-    for (let row = 0; row < cells; row += 1) {
-      for (let column = 0; column < cells; column += 1) {
+    for (let row = 0; row < Math.ceil(rows / stride); row += 1) {
+      for (let column = 0; column < Math.ceil(columns / stride); column += 1) {
         for (let n = 0; n < perCell; n += 1) centres.push([stride * column + stride / 2, stride * row + stride / 2]);
       }
     }
   }
   return centres;
+}
+
+/**
+ * The detector's square input side, and its input's height and width left free in `artifacts`
+ * (a TF.js graph model's): BlazeFace is fully convolutional, so a photo is searched whole at
+ * several scales, each one inference of the picture's own shape.
+ */
+function freeInputSides({ modelTopology, signature }) {
+  const placeholder = modelTopology.node.find(({ op }) => op === 'Placeholder');
+  const shapes = [placeholder.attr.shape.shape, ...Object.values(signature?.inputs ?? {}).map(({ tensorShape }) => tensorShape)];
+  const side = Number(shapes[0].dim[1].size);
+  for (const shape of shapes) [1, 2].forEach((axis) => { shape.dim[axis].size = '-1'; });
+  return side;
 }
 
 /** The best-scoring of `candidates`, none overlapping a better one (non-maximum suppression). */
@@ -49,13 +61,21 @@ export class FaceDetector {
    * benchmarks compare another), from the vendored detectors' folder.
    */
   static async load(tf, finder, detector = finder.detector) {
-    return new FaceDetector(tf, await tf.loadGraphModel(new URL(detector.file, DETECTORS_URL).href), finder, detector);
+    const artifacts = await tf.io.http(new URL(detector.file, DETECTORS_URL).href).load();
+    const inputSize = freeInputSides(artifacts);
+    return new FaceDetector(tf, await tf.loadGraphModel(tf.io.fromMemory(artifacts)), finder, detector, inputSize);
   }
 
-  constructor(tf, model, finder, detector = finder.detector) {
-    Object.assign(this, { tf, model, finder, spec: detector });
-    this.inputSize = model.inputs[0].shape[1];
-    this.anchors = anchorCentres(detector, this.inputSize);
+  constructor(tf, model, finder, detector, inputSize) {
+    Object.assign(this, { tf, model, finder, spec: detector, inputSize });
+    this.grids = new Map(); // anchor centres by input shape
+  }
+
+  /** The anchor centres of an input `rows` x `columns`. */
+  anchors(rows, columns = rows) {
+    const key = `${rows}x${columns}`;
+    if (!this.grids.has(key)) this.grids.set(key, anchorCentres(this.spec, rows, columns));
+    return this.grids.get(key);
   }
 
   /**
@@ -76,7 +96,7 @@ export class FaceDetector {
       this.timing = { prepare: 0, run: 0, pictures: 0 };
       return [];
     }
-    const { tf, inputSize: size, spec, finder } = this;
+    const { inputSize: size, spec, finder } = this;
     const [low, high] = spec.input_range;
     const values = size * size * 3;
     const batch = new Float32Array(searches.length * values);
@@ -85,24 +105,51 @@ export class FaceDetector {
     const scales = searches.map(({ area }, index) => pixels.letterbox(size, (low + high) / 2,
       (value) => low + (value * (high - low)) / 255, area, batch, index * values).scale);
     const prepared = performance.now();
-    const input = tf.tensor4d(batch, [searches.length, size, size, values / size / size]);
+    const rows = await this.run(batch, [searches.length, size, size, 3], prepared - started);
+    const anchors = this.anchors(size);
+    const perPicture = anchors.length * spec.values_per_anchor;
+    return searches.map(({ area, minScore = finder.min_score, maxFaces = finder.max_faces }, index) => strongest(
+      this.decode(rows.subarray(index * perPicture, (index + 1) * perPicture), anchors, scales[index], area, minScore), maxFaces, finder));
+  }
+
+  /**
+   * Faces in the whole picture shrunk so that its longer side is `side` input pixels (never
+   * enlarged): one inference of the picture's own shape. `tile`: only faces tile_trust trusts a
+   * square input with (as a tile of the picture shrunk into it). Resolves like detect.
+   */
+  async detectScaled(pixels, side, { minScore = this.finder.min_score, maxFaces = this.finder.max_faces, tile = false } = {}) {
+    const [low, high] = this.spec.input_range;
+    const scale = Math.min(1, side / Math.max(pixels.width, pixels.height));
+    const [columns, rows] = [Math.round(pixels.width * scale), Math.round(pixels.height * scale)];
+    const started = performance.now();
+    const input = pixels.resize(0, 0, pixels.width, pixels.height, columns, rows);
+    for (let i = 0; i < input.length; i += 1) input[i] = low + (input[i] * (high - low)) / 255;
+    const output = await this.run(input, [1, rows, columns, 3], performance.now() - started);
+    const faces = this.decode(output, this.anchors(rows, columns), scale, undefined, minScore);
+    const trusted = tile ? faces.filter(({ box }) => trustedInTile(box, this.inputSize / scale, this.finder)) : faces;
+    return strongest(trusted, maxFaces, this.finder);
+  }
+
+  /** The detector's output rows for the input `values` of `shape`: one inference, one read-back, timed. */
+  async run(values, shape, prepareMs) {
+    const { tf } = this;
+    const started = performance.now();
+    const input = tf.tensor4d(values, shape);
     const outputs = this.model.execute(input);
     const output = Array.isArray(outputs) ? outputs[0] : outputs; // the full-range model gives it twice
     const rows = await output.data();
     tf.dispose([input, outputs]);
-    this.timing = { prepare: prepared - started, run: performance.now() - prepared, pictures: searches.length };
-    const perPicture = this.anchors.length * spec.values_per_anchor;
-    return searches.map(({ area, minScore = finder.min_score, maxFaces = finder.max_faces }, index) => strongest(
-      this.decode(rows.subarray(index * perPicture, (index + 1) * perPicture), scales[index], area, minScore), maxFaces, finder));
+    this.timing = { prepare: prepareMs, run: performance.now() - started, pictures: shape[0] };
+    return rows;
   }
 
-  /** The faces one picture's rows of the output name: [{box, score, eyes}] above `minScore` (eyes: [[x, y], [x, y]], the one on the picture's left first). */
-  decode(rows, scale, [left, top] = [0, 0], minScore) {
+  /** The faces one picture's rows of the output name, for its `anchors`: [{box, score, eyes}] above `minScore` (eyes: [[x, y], [x, y]], the one on the picture's left first). */
+  decode(rows, anchors, scale, [left, top] = [0, 0], minScore) {
     // Decoding the few anchors above the threshold in plain JS costs less than tensor ops on all.
     const minLogit = Math.log(minScore / (1 - minScore));
     const width = this.spec.values_per_anchor;
     const candidates = [];
-    this.anchors.forEach(([anchorX, anchorY], index) => {
+    anchors.forEach(([anchorX, anchorY], index) => {
       const row = rows.subarray(index * width, (index + 1) * width);
       if (row[0] < minLogit) return;
       const [boxWidth, boxHeight] = [row[3] / scale, row[4] / scale];
@@ -130,38 +177,23 @@ function trustedInTile(box, side, { tile_trust: trust }) {
 }
 
 /**
- * Every face of a photo: the detector over the whole picture, then over layers of overlapping
- * tiles (face-finder.json's photo tiles), each face thus seen whole and large enough in one of
- * them. Resolves to [{box, score}] like FaceDetector.detect.
+ * Every face of a photo: the detector over the whole picture seen at its input size, then over
+ * the whole picture at finer scales (face-finder.json's photo passes: its longer side so many input
+ * pixels), each face thus seen large enough at one of them. Resolves to [{box, score, eyes}] like
+ * FaceDetector.detect.
  */
 export async function detectEverywhere(pixels, detector) {
-  const { finder } = detector;
-  const { photo } = finder;
-  const searches = [{ maxFaces: photo.max_faces }];
+  const { photo } = detector.finder;
+  const faces = await detector.detect(pixels, { maxFaces: photo.max_faces });
+  const timing = { ...detector.timing };
   const longer = Math.max(pixels.width, pixels.height);
-  for (const share of photo.tiles) {
-    const side = Math.min(longer, Math.max(detector.inputSize, Math.round(longer * share)));
-    const step = side * photo.tile_step;
-    for (const top of tileStarts(pixels.height, side, step)) {
-      for (const left of tileStarts(pixels.width, side, step)) {
-        const area = [left, top, Math.min(side, pixels.width), Math.min(side, pixels.height)];
-        searches.push({ area, maxFaces: photo.max_faces, minScore: photo.face_score, tile: side });
-      }
-    }
-  }
-  const faces = [];
-  const timing = { prepare: 0, run: 0, pictures: searches.length };
-  for (let start = 0; start < searches.length; start += photo.batch) { // a photo's many areas, a batch at a time
-    const some = searches.slice(start, start + photo.batch);
-    (await detector.detectAll(pixels, some)).forEach((found, index) => {
-      const { tile } = some[index];
-      faces.push(...(tile ? found.filter(({ box }) => trustedInTile(box, tile, finder)) : found));
-    });
-    timing.prepare += detector.timing.prepare;
-    timing.run += detector.timing.run;
+  const sides = new Set(photo.passes.map((side) => Math.min(side, longer)).filter((side) => side > detector.inputSize));
+  for (const side of sides) {
+    faces.push(...await detector.detectScaled(pixels, side, { minScore: photo.face_score, maxFaces: photo.max_faces, tile: true }));
+    ['prepare', 'run', 'pictures'].forEach((key) => { timing[key] += detector.timing[key]; });
   }
   detector.timing = timing; // the whole photo's
-  return strongest(faces, photo.max_faces, finder);
+  return strongest(faces, photo.max_faces, detector.finder);
 }
 
 /**
