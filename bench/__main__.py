@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from bench import accuracy, faces, frames, personal, photos, speed
+from pipeline.errors import reports_user_errors
 from web import REPO
 
 BENCHMARKS = {
@@ -42,6 +43,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@reports_user_errors
 def main(argv=None):
     args = parse_args(argv)
     return args.run(args)

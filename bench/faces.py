@@ -47,6 +47,7 @@ def run(args) -> dict:
     """Detection rate by face width and false faces on pictures with none: Mien's detectors and face-api's."""
     from playwright.sync_api import sync_playwright
 
+    faces_to_read = validation_faces(args)  # read first: a wrong --data stops the run before its long work
     with tempfile.TemporaryDirectory() as data_dir:
         backgrounds = write_face_pictures(Path(data_dir))
         frames = face_frames(backgrounds, args.widths, args.trials)
@@ -69,7 +70,7 @@ def run(args) -> dict:
         print("pipeline.detect's face finder (Python) ...", file=sys.stderr)
         results["detectors"]["pipeline.detect (Python, followed)"] = python_faces(Path(data_dir), frames + empty,
                                                                                    len(frames), args.repeats)
-    results["expressions_by_width"] = expressions_by_width(args)
+    results["expressions_by_width"] = expressions_by_width(args, *faces_to_read)
     return publish("faces", results, faces_table(results), args.out, args.card)
 
 
@@ -141,16 +142,20 @@ def python_faces(folder: Path, frames: list[dict], faces_frames: int, repeats: i
     return detector_figures(frames[:faces_frames], found)
 
 
-def expressions_by_width(args) -> dict:
-    """End to end, by face width: validation faces shrunk or enlarged to that width, placed anywhere
-    in a 640x480 frame, found and cropped by the page's own code and classified by its model."""
-    from playwright.sync_api import sync_playwright
-
+def validation_faces(args) -> tuple[np.ndarray, np.ndarray, ClassSet]:
+    """The validation faces read by width: ``--faces-per-width`` of them (images, labels), in the model's classes."""
     metadata = json.loads((Path(args.model_dir) / "metadata.json").read_text())
     class_set = ClassSet.from_json(metadata["class_members"])
     split = load_dataset(args.data, class_set, splits=("validation",))["validation"]
     picks = np.linspace(0, len(split.labels) - 1, min(args.faces_per_width, len(split.labels))).astype(int)
-    images, labels = split.images[picks], split.labels[picks]
+    return split.images[picks], split.labels[picks], class_set
+
+
+def expressions_by_width(args, images: np.ndarray, labels: np.ndarray, class_set: ClassSet) -> dict:
+    """End to end, by face width: validation ``images`` shrunk or enlarged to that width, placed
+    anywhere in a 640x480 frame, found and cropped by the page's own code and classified by its model."""
+    from playwright.sync_api import sync_playwright
+
     rng = np.random.default_rng(11)
     by_width = {}
     with tempfile.TemporaryDirectory() as data_dir:

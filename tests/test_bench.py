@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench.__main__ import main
 from bench.results import card_markers
 from bench.server import BenchServer
@@ -87,6 +89,15 @@ def test_faces_measures_detection_by_face_width_and_expressions_found_there(tmp_
         assert results["detectors"][name]["by_width"]["200"]["found"] == 1  # a large face is always found
     assert set(results["expressions_by_width"]) == {"40", "200"}
     assert "| face-api (TinyFaceDetector 416) |" in capsys.readouterr().out and "old" not in card.read_text()
+
+
+def test_a_missing_data_folder_stops_the_faces_benchmark_at_once_in_one_sentence(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["faces", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "faces.json")])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.startswith(f"error: Data not found at {tmp_path / 'nowhere'}")
+    assert "Traceback" not in err and "face finder" not in err  # before any detector ran
+    assert not (tmp_path / "faces.json").exists()
 
 
 def test_photos_and_personal_read_labelled_photos_end_to_end_and_profiles_on_other_people(tmp_path):

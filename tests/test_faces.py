@@ -175,12 +175,18 @@ def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
 def test_a_still_picture_is_searched_only_until_its_faces_are_known_and_its_tiles_swept(detector, monkeypatch):
     """After the faces of an unchanging picture are found (and a new one searched for in full once
     more) and the sweep has been round its tiles once, the detector does not run; a face moving
-    inside its followed area is searched for there alone; a changed picture is searched in full
-    again, with a tile of the sweep."""
+    inside its followed area is searched for there alone, at the smaller follow_input; a changed
+    picture is searched in full again, with a tile of the sweep."""
     frame, truth = group_photo(size=(640, 480), face_width=50, count=3)
-    searched = []
+    searched, sizes = [], []
     detect_all = detector.detect_all
-    monkeypatch.setattr(detector, "detect_all", lambda rgb, searches: searched.append(len(searches)) or detect_all(rgb, searches))
+
+    def counted(rgb, searches, size):
+        searched.append(len(searches))
+        sizes.append(size)
+        return detect_all(rgb, searches, size)
+
+    monkeypatch.setattr(detector, "detect_all", counted)
     finder = FaceFinder(detector)
 
     def areas_searched(picture) -> tuple[int, int]:
@@ -196,8 +202,10 @@ def test_a_still_picture_is_searched_only_until_its_faces_are_known_and_its_tile
     changed = frame.copy()
     changed[y:y + height, x:x + width] = np.roll(frame[y:y + height, x:x + width], 3, axis=1)  # one face moves a little
     assert areas_searched(changed) == (3, 3)  # the followed faces' areas, no tile: nothing changed outside them
+    assert sizes[-1] == FINDER["live"]["follow_input"] < detector.input_size
     moved = np.roll(frame, 40, axis=1)
     assert areas_searched(moved)[1] == 1 + 3 + 1  # the whole picture, the three followed faces and a tile
+    assert sizes[-1] == detector.input_size
 
 
 def test_a_streams_unchanged_faces_keep_their_scores_and_changed_ones_are_classified_again(monkeypatch):

@@ -81,12 +81,13 @@ class FaceDetector:
         [(box, score, eyes)] in picture pixels, best first."""
         return self.detect_all(rgb, [Search(area, min_score, max_faces)])[0]
 
-    def detect_all(self, rgb: np.ndarray, searches: list[Search]) -> list[list[tuple]]:
-        """Several searches of one picture in one inference, as the page batches them: detect's
-        answer for each (none, and no run, for no search)."""
+    def detect_all(self, rgb: np.ndarray, searches: list[Search], size: int | None = None) -> list[list[tuple]]:
+        """Several searches of one picture in one inference, as the page batches them (squares of
+        ``size`` input pixels, by default the detector's own side): detect's answer for each (none,
+        and no run, for no search)."""
         if not searches:
             return []
-        size = self.input_size
+        size = size or self.input_size
         low, high = self.spec["input_range"]
         batch = np.full((len(searches), size, size, 3), (low + high) / 2, np.float32)  # mid-grey around each area
         scales = []
@@ -242,7 +243,8 @@ class FaceFinder:
             self.sweep = due + 1
         searches = [*([Search()] if whole else []), *(Search(area, max_faces=1) for area in around),
                     *([Search(tile, LIVE["new_face_score"])] if tile else [])]
-        found = self.detector.detect_all(rgb, searches)
+        # Followed faces alone (a person moving a little): seen at a smaller input, found again as surely.
+        found = self.detector.detect_all(rgb, searches, self.detector.input_size if whole or tile else LIVE["follow_input"])
         # A face new in a tile must be a clear one: once followed, it is seen large and found again
         # with ease, and so would a false one be.
         in_tile = [face for face in found.pop() if trusted_in_tile(face[0], tile[2])] if tile else []

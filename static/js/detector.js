@@ -88,15 +88,16 @@ export class FaceDetector {
 
   /**
    * Several searches of one picture in one inference: each of `searches` ({area, minScore,
-   * maxFaces}, as detect's options) shrunk into the batch, one run, one read-back. Resolves to
-   * detect's answer for each (none, and no run, for no search).
+   * maxFaces}, as detect's options) shrunk into the batch (squares of `size` input pixels, by
+   * default the detector's own side), one run, one read-back. Resolves to detect's answer for each
+   * (none, and no run, for no search).
    */
-  async detectAll(pixels, searches) {
+  async detectAll(pixels, searches, size = this.inputSize) {
     if (!searches.length) { // nothing to search: no run
       this.timing = { prepare: 0, run: 0, pictures: 0 };
       return [];
     }
-    const { inputSize: size, spec, finder } = this;
+    const { spec, finder } = this;
     const [low, high] = spec.input_range;
     const values = size * size * 3;
     const batch = new Float32Array(searches.length * values);
@@ -272,7 +273,8 @@ export class FaceFinder {
     }
     const searches = [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
       ...(tile ? [{ area: tile, minScore: live.new_face_score }] : [])];
-    const found = await detector.detectAll(pixels, searches);
+    // Followed faces alone (a person moving a little): seen at a smaller input, found again as surely.
+    const found = await detector.detectAll(pixels, searches, whole || tile ? detector.inputSize : live.follow_input);
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
     const inTile = tile ? found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder)) : [];
