@@ -54,7 +54,6 @@ class Search(NamedTuple):
     area: tuple | None = None
     min_score: float = FINDER["min_score"]
     max_faces: int = FINDER["max_faces"]
-    tile: float | None = None  # a tile's side, whose trust rule applies
 
 
 class FaceDetector:

@@ -183,7 +183,9 @@ export class Pixels {
   /** The area shrunk to `columns` x `rows` grey values (0-255, weighted as OpenCV's grayscale). */
   grayResize(left, top, width, height, columns, rows) {
     const rgb = this.resize(left, top, width, height, columns, rows);
-    return Float32Array.from({ length: columns * rows }, (_, i) => 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2]);
+    const gray = new Float32Array(columns * rows);
+    for (let i = 0; i < gray.length; i += 1) gray[i] = 0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2];
+    return gray;
   }
 
   /**
