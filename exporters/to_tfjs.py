@@ -205,10 +205,24 @@ def reference_log_scores(model, class_set: ClassSet, data) -> dict:
 
 def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantization) -> dict:
     """Run the TF.js model in Node on ``faces`` and compare both its outputs with Keras (the
-    features relative to their largest value); raise when they differ."""
+    features relative to their largest value); the same for one view of each face, fed and read
+    where :func:`single_view_tensors` says, in a model that averages mirror images. Raise when
+    they differ."""
+    from pipeline.model import single_view
+
     batch = faces[..., None].astype(np.float32)
-    expected_scores, expected_features = model.predict(batch, verbose=0)
-    (scores, features), backend = run_in_tfjs(folder, batch)
+    parity = compare_outputs(model.predict(batch, verbose=0), *run_in_tfjs(folder, batch), quantization)
+    view = single_view(model)
+    if view is not None:
+        tensors = single_view_tensors(read_manifest(folder / "model.json"))
+        single = compare_outputs(view.predict(batch, verbose=0), *run_in_tfjs(folder, batch, tensors), quantization)
+        parity["single_view_max_difference"] = single["max_difference"]
+    return parity
+
+
+def compare_outputs(expected: list, outputs: list, backend: str, quantization: Quantization) -> dict:
+    """How far TF.js's (scores, features) are from Keras's ``expected``; raise beyond ``quantization``'s bounds."""
+    (expected_scores, expected_features), (scores, features) = expected, outputs
     difference = float(np.abs(scores - expected_scores).max())
     agreement = float((scores.argmax(axis=1) == expected_scores.argmax(axis=1)).mean())
     features_difference = float(np.abs(features - expected_features).max() / max(np.abs(expected_features).max(), 1e-6))
@@ -219,13 +233,34 @@ def check_parity(model, folder: Path, faces: np.ndarray, quantization: Quantizat
             f"features {features_difference:.2e} of their largest, allowed {quantization.max_difference:g}; top-1 "
             f"agreement {agreement:.1%}, needed {quantization.min_agreement:.0%}); the previous export is kept."
         )
-    return {"faces": len(faces), "backend": backend, "max_difference": difference, "top1_agreement": agreement,
+    return {"faces": len(scores), "backend": backend, "max_difference": difference, "top1_agreement": agreement,
             "features_max_difference": features_difference}
 
 
-def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[list[np.ndarray], str]:
-    """Every output of the graph model in ``folder`` for ``batch`` (in its signature's order),
-    computed by TF.js in Node, and the backend that did."""
+def single_view_tensors(manifest: dict) -> dict:
+    """Where one view of a face enters and leaves a graph that averages each face with its mirror
+    image: the tensor that joins the faces and their mirror images (fed itself, it takes the faces
+    as they are) and the scores and features before their halves are averaged (found by walking
+    back from each output to the slice that takes its half)."""
+    nodes = {node["name"]: node for node in manifest["modelTopology"]["node"]}
+    (input_spec,) = manifest["signature"]["inputs"].values()
+    placeholder = input_spec["name"].split(":")[0]
+    (joined,) = [name for name, node in nodes.items() if node["op"] == "ConcatV2" and placeholder in node.get("input", [])]
+
+    def before_average(tensor: str) -> str:
+        node = nodes[tensor.split(":")[0]]
+        while node["op"] != "StridedSlice":
+            node = nodes[node["input"][0].split(":")[0]]
+        return f"{node['input'][0]}:0"
+
+    scores, features = (before_average(spec["name"]) for _, spec in sorted(manifest["signature"]["outputs"].items()))
+    return {"input": f"{joined}:0", "scores": scores, "features": features}
+
+
+def run_in_tfjs(folder: Path, batch: np.ndarray, tensors: dict | None = None) -> tuple[list[np.ndarray], str]:
+    """Every output of the graph model in ``folder`` for ``batch`` (in its signature's order), or,
+    given ``tensors`` ({input, scores, features}), those tensors with ``batch`` fed into ``input``,
+    computed by TF.js in Node; and the backend that did."""
     node = shutil.which("node")
     if node is None:
         raise UserError("Node.js is needed to check the exported model; install it (make install-dev does).")
@@ -237,7 +272,8 @@ def run_in_tfjs(folder: Path, batch: np.ndarray) -> tuple[list[np.ndarray], str]
         # Node ends when its stdin closes, which happens when this process ends, however it ends:
         # a killed export leaves no Node process behind.
         process = subprocess.Popen(
-            [node, str(PARITY_SCRIPT), str(folder), str(faces_file), str(len(batch)), str(scores_file)],
+            [node, str(PARITY_SCRIPT), str(folder), str(faces_file), str(len(batch)), str(scores_file),
+             *([json.dumps(tensors)] if tensors else [])],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
         )
         with process:
@@ -284,6 +320,10 @@ def describe(folder: Path, info: dict, model_path: Path, quantize: str, seconds:
         "personal": PERSONAL_SETTINGS,
         "quantization": quantize,
         "flip_average": info["flip_average"],
+        **({"single_view": {**single_view_tensors(manifest),
+                            "meaning": "one view of each face: faces fed into input (as they are, or mirrored) give their "
+                                       "scores and features before the average with the other view; a stream of frames "
+                                       "takes a face's two views in turns"}} if info["flip_average"] else {}),
         "source": {"model": model_path.as_posix() if not model_path.is_absolute() else model_path.name,
                    "run": info.get("run", model_path.parent.name),
                    "validation_accuracy": info.get("validation_accuracy"), "epoch": info.get("epoch")},

@@ -130,6 +130,15 @@ def bare_network(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, model.outputs[0], name=model.name) if len(model.outputs) > 1 else model
 
 
+def single_view(model: keras.Model) -> keras.Model | None:
+    """The network inside a :func:`with_flip_average` model, with all its outputs (scores, and
+    features where it gives them): what one view of a face gives, before the average; None for a
+    model that averages no mirror images. A stream of frames takes a face's two views in turns."""
+    if not any(isinstance(layer, WithMirrorImages) for layer in model.layers):
+        return None
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
 def scores_of(outputs):
     """A model's class scores, whether it also gives its features or not."""
     return outputs[0] if isinstance(outputs, list) else outputs

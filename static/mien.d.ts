@@ -31,7 +31,7 @@ export interface Face {
   /** null without an expression model. */
   label: string | null;
   scores: Record<string, number>;
-  /** With {features: true}: the network's penultimate features, and this frame's scores from the shipped model alone. */
+  /** With {features: true}: the network's penultimate features, and this frame's scores from the shipped model alone (both averaged over the face and its mirror image; for a moving face, one view of this frame and the other of the frame before). */
   features?: number[];
   frameScores?: Record<string, number>;
   /** Read with a profile: its name (true for an unnamed one). */

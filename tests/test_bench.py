@@ -29,13 +29,15 @@ def test_speed_measures_the_live_page_and_face_api_live_on_the_same_webcam(tmp_p
     photo = results["group_photo"]["wasm"]
     assert photo["faces"] == 8 and photo["median_ms"] > 0
     assert photo["stages"]["classified"] == 8 and photo["stages"]["detectorPictures"] > 1  # where a photo's time goes
+    assert photo["stages"]["classifierViews"] == 16  # each face and its mirror image
     assert [(row["clip"], row["backend"], row["frame_source"]) for row in rows] == [
         ("70 px face, moving", "wasm", "track"), ("70 px face, moving", "wasm", "bitmap")]
     for row in rows:
         stages = row["mien"]["stages"]  # where the worker's time went
         assert set(stages) == {"read", "detectorInput", "detector", "crops", "classifier", "rest", "detectorPictures",
-                               "classified"}
+                               "classified", "classifierViews"}
         assert stages["detector"] > 0 and stages["classifier"] > 0
+        assert stages["classified"] == 1 and stages["classifierViews"] == 1  # the moving face's two views in turns
         for peer in ("mien", "face_api"):
             live = row[peer]
             assert live["faces"] == 1 and live["frames"] >= 3 and live["median_ms"] > 0 and live["fps"] > 0

@@ -94,8 +94,8 @@ def test_a_model_tfjs_computes_differently_fails_and_keeps_the_previous_export(
 
     real_run = to_tfjs.run_in_tfjs
 
-    def drifting(folder, batch):
-        (scores, features), backend = real_run(folder, batch)
+    def drifting(folder, batch, tensors=None):
+        (scores, features), backend = real_run(folder, batch, tensors)
         return (scores[:, ::-1], features), backend  # classes swapped: what a broken conversion would give
 
     monkeypatch.setattr(to_tfjs, "run_in_tfjs", drifting)
@@ -222,6 +222,11 @@ def test_the_export_averages_each_face_with_its_mirror_image_unless_told_not_to(
     np.testing.assert_allclose(features, expected_features, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(tfjs_features, expected_features, atol=2e-2 * np.abs(expected_features).max())
     assert metadata["features"]["shape"] == [None, expected_features.shape[1]] and metadata["parity"]["features_max_difference"] < 1e-2
+    # One view of each face, fed and read where the metadata says: the network's own outputs, not averaged.
+    (view_scores, view_features), _ = to_tfjs.run_in_tfjs(tmp_path / "model", faces, metadata["single_view"])
+    np.testing.assert_allclose(view_scores, run.predict(faces, verbose=0), atol=1e-2)
+    np.testing.assert_allclose(view_features, penultimate.predict(faces, verbose=0), atol=2e-2 * np.abs(expected_features).max())
+    assert metadata["parity"]["single_view_max_difference"] < 1e-2 and "single_view" not in alone
 
 
 def test_the_crop_geometry_travels_in_the_model_so_page_and_python_cut_faces_alike(trained_run, parity_data, tmp_path):

@@ -213,15 +213,37 @@ def test_a_streams_unchanged_faces_keep_their_scores_and_changed_ones_are_classi
     from pipeline.runs import DEFAULT_SHIPPED_MODEL
 
     classifier = ExpressionClassifier(DEFAULT_SHIPPED_MODEL)
-    classified = []
-    predict = classifier.model.predict_on_batch
-    monkeypatch.setattr(classifier.model, "predict_on_batch", lambda batch: classified.append(len(batch)) or predict(batch))
+    views = []  # how many views (a crop, or its mirror image) each run of the network took
+    predict = classifier.single_view.predict_on_batch
+    monkeypatch.setattr(classifier.single_view, "predict_on_batch", lambda batch: views.append(len(batch)) or predict(batch))
     finder = classifier.stream()
     frame = cv2.cvtColor(astronaut_frame(), cv2.COLOR_BGR2RGB)
-    noisy = lambda: np.clip(frame + np.random.default_rng(len(classified)).normal(0, 3, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
+    noisy = lambda: np.clip(frame + np.random.default_rng(len(views)).normal(0, 3, frame.shape), 0, 255).astype(np.uint8)  # noqa: E731
     labels = [classifier.analyse(cv2.cvtColor(noisy(), cv2.COLOR_RGB2BGR), finder)[0].label for _ in range(6)]
-    # The first two frames search in full (a new face, then its box refined); then a webcam's noise is no change.
-    assert labels == ["happy"] * 6 and classified == [1, 1]
+    # The first two frames search in full (a new face: both its views; then its box refined: the
+    # other view of the two); then a webcam's noise is no change.
+    assert labels == ["happy"] * 6 and views == [2, 1]
     darker = (frame * 0.6).astype(np.uint8)
     classifier.analyse(cv2.cvtColor(darker, cv2.COLOR_RGB2BGR), finder)
-    assert classified == [1, 1, 1]
+    assert views == [2, 1, 2]  # its views of frames ago are not averaged with today's
+
+
+def test_a_moving_face_takes_its_two_views_in_turns_each_averaged_with_the_frame_befores(monkeypatch):
+    from pipeline.faces.classifier import ExpressionClassifier
+    from pipeline.runs import DEFAULT_SHIPPED_MODEL
+
+    classifier = ExpressionClassifier(DEFAULT_SHIPPED_MODEL)
+    batches = []  # what each run of the network took: crops as they are, or mirrored
+    predict = classifier.single_view.predict_on_batch
+    monkeypatch.setattr(classifier.single_view, "predict_on_batch", lambda batch: batches.append(batch) or predict(batch))
+    finder = classifier.stream()
+    frames = [np.roll(astronaut_frame(), 4 * index, axis=1) for index in range(5)]  # sliding sideways
+    answers = [classifier.answers(frame, finder)[0][1] for frame in frames]
+    assert [len(batch) for batch in batches] == [2, 1, 1, 1, 1]  # a new face: both views; then one a frame
+    first, second, third = (batch[0, ..., 0] for batch in batches[1:4])
+    for earlier, later in ((first, second), (second, third)):  # the crop, then its mirror image, in turns
+        assert np.abs(later - earlier[:, ::-1]).mean() < np.abs(later - earlier).mean()
+    # Each frame's scores: the view it ran, averaged with the other view of the frame before.
+    scores = [predict(batch)[0][0] for batch in batches[1:4]]
+    np.testing.assert_allclose(answers[3][0], (scores[2] + scores[1]) / 2, atol=1e-6)
+    np.testing.assert_allclose(answers[2][0], (scores[1] + scores[0]) / 2, atol=1e-6)

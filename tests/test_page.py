@@ -313,6 +313,45 @@ def test_the_page_crops_a_face_as_the_training_faces_were_cropped(page, layout, 
     assert difference.mean() < 0.5 and difference.max() < 2
 
 
+def test_the_page_takes_a_moving_faces_two_views_in_turns_each_averaged_with_the_frame_befores(page):
+    """In a stream, a face classified in the frame before runs one view (its crop, or the crop's
+    mirror image, in turns) and its scores average it with that frame's other view; a new face runs both."""
+    # The face slides 5 px a frame; its box 4 px: its crop changes a little each frame.
+    frames = [cv2.cvtColor(np.roll(astronaut_frame(), 5 * index, axis=1), cv2.COLOR_BGR2RGBA) for index in range(3)]
+    result = analysis_worker(page).evaluate("""async (frames) => {
+        const { ExpressionModel, cropSquare, mirrored } = await import('/static/js/classifier.js');
+        const { Pixels } = await import('/static/js/pixels.js');
+        const { still } = await (await fetch('/static/face-finder.json')).json();
+        const model = await ExpressionModel.load(tf, '/static/model/');
+        const runs = [];
+        const run = model.run.bind(model);
+        model.run = async (inputs, tensors) => { const results = await run(inputs, tensors); runs.push({ inputs, results }); return results; };
+        const crops = [];
+        const answers = [];
+        for (const [index, text] of frames.entries()) {
+            const pixels = new Pixels({ width: 640, height: 480, kind: 'rgba', strides: [640 * 4],
+                                        planes: [Uint8Array.from(atob(text), (c) => c.charCodeAt(0))] });
+            const box = [250 + 4 * index, 70, 90, 90];
+            const crop = new Float32Array(48 * 48);
+            pixels.grayCrop(cropSquare(box, model.crop), 48, crop, 0, 0);
+            crops.push(crop);
+            answers.push((await model.classify(pixels, [{ box }], still))[0]);
+        }
+        const same = (a, b) => a.every((value, i) => value === b[i]);
+        const scores = runs.map(({ results }) => Array.from(results.at(-1).scores));
+        return {
+            views: runs.map(({ inputs }) => inputs.length),
+            turns: [same(runs[1].inputs[0], crops[1]), same(runs[2].inputs[0], mirrored(crops[2], 48))],
+            answer: Array.from(answers[2].scores), expected: scores[2].map((value, i) => (value + scores[1][i]) / 2),
+            features: answers[2].features.length,
+        };
+    }""", [base64.b64encode(frame.tobytes()).decode() for frame in frames])
+    assert result["views"] == [2, 1, 1]
+    assert result["turns"] == [True, True]  # frame 1 the crop as it is (frame 0 ran both), frame 2 its mirror image
+    np.testing.assert_allclose(result["answer"], result["expected"], atol=1e-6)
+    assert result["features"] > 0
+
+
 def test_a_still_camera_picture_runs_no_detector_once_its_tiles_are_swept(page):
     """Once the sweep has been round a still picture's tiles, the page's frames run the detector on
     nothing (the worker's stages say how many areas it searched), and the face stays found."""

@@ -16,7 +16,7 @@ from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import crop_face
 from pipeline.faces.finder import STILL, FaceDetector, FaceFinder, block_means, detect_everywhere, largest_change
 from pipeline.faces.personal import personal_scores, read_profile
-from pipeline.model import face_crop, load_model
+from pipeline.model import face_crop, load_model, single_view
 
 
 @dataclass
@@ -65,11 +65,14 @@ class ExpressionClassifier:
         self.geometry = face_crop(info)  # as the page reads it from the exported model's metadata
         self.detector = FaceDetector()
         self.timing = Timing()
-        self.classified: list[tuple] = []  # the last frame's faces of a stream: (box, scores, crop thumbnail)
+        self.single_view = single_view(self.model)  # one view of a face, in a model that averages mirror images
+        self.classified: list[Classified] = []  # the last frame's faces of a stream
+        self.frame = 0  # frames of the stream classified so far
 
     def stream(self) -> FaceFinder:
         """A FaceFinder for the frames of one video or camera, which follows their faces."""
         self.classified = []
+        self.frame = 0
         return FaceFinder(self.detector)
 
     def analyse(self, frame: np.ndarray, finder: FaceFinder | None = None) -> list[Face]:
@@ -96,20 +99,56 @@ class ExpressionClassifier:
 
     def classify(self, crops: np.ndarray, boxes: list, stream: bool) -> list[tuple]:
         """The shipped model's (scores, features) for each crop (features None from a model without
-        them). In a ``stream``, a face whose crop has not changed since it was last classified keeps
-        its answer (face-finder.json's still settings, as the page does)."""
+        them). In a ``stream``, as the page does: a face whose crop has not changed since it was
+        last classified keeps its answer (face-finder.json's still settings); of a face classified
+        in the frame before, only the view not seen then (the crop, or its mirror image) goes
+        through the network and is averaged with that frame's other view."""
+        self.frame += stream
         thumbnails = [block_means(crop, STILL["crop_thumbnail"]) for crop in crops] if stream else []
-        kept = [next((old for old in self.classified if overlap(old[0], box) >= STILL["same_face"]
-                      and largest_change(old[2], thumbnail) <= STILL["crop_change"]), None)
-                for box, thumbnail in zip(boxes, thumbnails)] if stream else [None] * len(boxes)
+        before = [next((old for old in self.classified if overlap(old.box, box) >= STILL["same_face"]), None)
+                  for box in boxes] if stream else [None] * len(boxes)
+        kept = [old if old is not None and largest_change(old.thumbnail, thumbnail) <= STILL["crop_change"] else None
+                for old, thumbnail in zip(before, thumbnails)] if stream else before
         pending = [index for index, old in enumerate(kept) if old is None]
-        answers = [old[1] if old is not None else None for old in kept]
-        if pending:
-            outputs = self.model.predict_on_batch(crops[pending][..., None].astype(np.float32))
-            scores, features = outputs if isinstance(outputs, list) else (outputs, [None] * len(pending))
-            for index, row, feature in zip(pending, scores, features):
-                answers[index] = (np.asarray(row), None if feature is None else np.asarray(feature))
+        answers = [old.answer if old is not None else None for old in kept]
+        views = [old.views if old is not None else None for old in kept]
+        if pending and stream and self.single_view is not None:
+            wanted = [(face, view) for face in pending
+                      for view in ((before[face].views["next"],) if before[face] is not None and before[face].views
+                                   and before[face].frame == self.frame - 1 else (0, 1))]
+            results = answers_of(self.single_view.predict_on_batch(
+                np.stack([crops[face][:, ::-1] if view else crops[face] for face, view in wanted])[..., None].astype(np.float32)))
+            for face in pending:
+                views[face] = dict(before[face].views) if before[face] is not None and before[face].views else {}
+            for (face, view), result in zip(wanted, results):
+                views[face][view], views[face]["next"] = result, 1 - view
+            for face in pending:
+                answers[face] = tuple(None if a is None else (a + b) / 2 for a, b in zip(views[face][0], views[face][1]))
+        elif pending:
+            results = answers_of(self.model.predict_on_batch(crops[pending][..., None].astype(np.float32)))
+            for index, result in zip(pending, results):
+                answers[index] = result
         if stream:
-            self.classified = [(box, answer, old[2] if old is not None else thumbnail)
-                               for box, answer, old, thumbnail in zip(boxes, answers, kept, thumbnails)]
+            self.classified = [Classified(box, answer, old.thumbnail if old is not None else thumbnail, view,
+                                          old.frame if old is not None else self.frame)
+                               for box, answer, old, thumbnail, view in zip(boxes, answers, kept, thumbnails, views)]
         return answers
+
+
+@dataclass
+class Classified:
+    """A face of a stream's last frame: its box, answer, crop thumbnail when the answer was
+    computed, its views (0 the crop, 1 its mirror image; "next" the one to compute next) and the
+    frame they were computed in."""
+
+    box: tuple
+    answer: tuple
+    thumbnail: np.ndarray
+    views: dict | None
+    frame: int
+
+
+def answers_of(outputs) -> list[tuple]:
+    """(scores, features) per face from a model's batch outputs (features None without them)."""
+    scores, features = outputs if isinstance(outputs, (list, tuple)) else (outputs, [None] * len(outputs))
+    return [(np.asarray(row), None if feature is None else np.asarray(feature)) for row, feature in zip(scores, features)]

@@ -168,6 +168,7 @@ async function analyse(picture, { live }) {
     classifier: boxes.length && expressionModel ? expressionModel.timing.run : 0,
     detectorPictures: detector.timing.pictures, // areas searched in this picture
     classified: boxes.length && expressionModel ? expressionModel.timing.classified : 0, // faces that went through the network
+    classifierViews: boxes.length && expressionModel ? expressionModel.timing.views : 0, // their views (a face, its mirror image) run
     rest: finished - classified,
   };
   return { faces, width: pixels.width, height: pixels.height, ms: finished - started, stages };
