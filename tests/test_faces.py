@@ -247,3 +247,7 @@ def test_a_moving_face_takes_its_two_views_in_turns_each_averaged_with_the_frame
     scores = [predict(batch)[0][0] for batch in batches[1:4]]
     np.testing.assert_allclose(answers[3][0], (scores[2] + scores[1]) / 2, atol=1e-6)
     np.testing.assert_allclose(answers[2][0], (scores[1] + scores[0]) / 2, atol=1e-6)
+    # A frame without the face between: its views of before are not averaged with the next frame's.
+    assert classifier.answers(np.full_like(frames[0], 90), finder) == []
+    classifier.answers(np.roll(frames[-1], 4, axis=1), finder)
+    assert len(batches[-1]) == 2

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from pipeline.errors import UserError
+from pipeline.expressions import INPUT_SIZE
 from pipeline.faces.boxes import overlap
 from pipeline.faces.crop import crop_face
 from pipeline.faces.finder import STILL, FaceDetector, FaceFinder, block_means, detect_everywhere, largest_change
@@ -90,8 +91,10 @@ class ExpressionClassifier:
         faces = finder.find(rgb) if finder else detect_everywhere(rgb, self.detector)
         boxes = [box for box, *_ in faces]
         detected = time.perf_counter()
-        answers = self.classify(np.stack([crop_face(gray, box, self.geometry, eyes) for box, _, eyes in faces]), boxes,
-                                finder is not None) if boxes else []
+        crops = [crop_face(gray, box, self.geometry, eyes) for box, _, eyes in faces]
+        # A stream's frame without faces goes through too: what the next frame compares with is then nothing.
+        stream = finder is not None
+        answers = self.classify(np.array(crops).reshape(-1, INPUT_SIZE, INPUT_SIZE), boxes, stream) if boxes or stream else []
         self.timing.frames += 1
         self.timing.detection += detected - started
         self.timing.classification += time.perf_counter() - detected

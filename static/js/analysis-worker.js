@@ -148,7 +148,8 @@ async function analyse(picture, { live }) {
   const read = performance.now();
   const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
   const found = performance.now();
-  const answers = expressionModel && boxes.length ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
+  // A watched frame without faces goes through too: what the next frame compares with is then nothing.
+  const answers = expressionModel && (boxes.length || live) ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
     : boxes.map(() => ({}));
   const classified = performance.now();
   const scored = boxes.map((face, index) => {
