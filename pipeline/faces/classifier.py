@@ -116,13 +116,13 @@ class ExpressionClassifier:
         answers = [old.answer if old is not None else None for old in kept]
         views = [old.views if old is not None else None for old in kept]
         if pending and stream and self.single_view is not None:
-            wanted = [(face, view) for face in pending
-                      for view in ((before[face].views["next"],) if before[face] is not None and before[face].views
-                                   and before[face].frame == self.frame - 1 else (0, 1))]
+            # A face with views of the frame before: the other view alone; any other face: both.
+            recent = [old if old is not None and old.views and old.frame == self.frame - 1 else None for old in before]
+            wanted = [(face, view) for face in pending for view in ((recent[face].views["next"],) if recent[face] else (0, 1))]
             results = answers_of(self.single_view.predict_on_batch(
                 np.stack([crops[face][:, ::-1] if view else crops[face] for face, view in wanted])[..., None].astype(np.float32)))
             for face in pending:
-                views[face] = dict(before[face].views) if before[face] is not None and before[face].views else {}
+                views[face] = dict(recent[face].views) if recent[face] else {}
             for (face, view), result in zip(wanted, results):
                 views[face][view], views[face]["next"] = result, 1 - view
             for face in pending:

@@ -115,13 +115,12 @@ export class ExpressionModel {
     const views = faces.map((_, index) => kept[index]?.views);
     let computed = 0;
     if (pending.length && still && this.singleView) {
-      // [face, view]: view 0 the crop as it is, 1 its mirror image
-      const wanted = pending.flatMap((face) => {
-        const old = before[face];
-        return old?.views && old.frame === this.frame - 1 ? [[face, old.views.next]] : [[face, 0], [face, 1]];
-      });
+      // A face with views of the frame before: the other view alone; any other face: both.
+      // [face, view]: view 0 the crop as it is, 1 its mirror image.
+      const recent = before.map((old) => (old?.views && old.frame === this.frame - 1 ? old : undefined));
+      const wanted = pending.flatMap((face) => (recent[face] ? [[face, recent[face].views.next]] : [[face, 0], [face, 1]]));
       const results = await this.run(wanted.map(([face, view]) => (view ? mirrored(crops[face], size) : crops[face])), this.singleView);
-      pending.forEach((face) => { views[face] = { ...before[face]?.views }; });
+      pending.forEach((face) => { views[face] = { ...recent[face]?.views }; });
       wanted.forEach(([face, view], index) => {
         views[face][view] = results[index];
         views[face].next = 1 - view;
