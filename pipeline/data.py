@@ -92,16 +92,34 @@ def _select(source: "DecodedSource", split: str, class_set: ClassSet, data) -> S
     if split not in source.splits:
         available = ", ".join(sorted(source.splits))
         raise UserError(f"{data} has no {split} split (it has: {available}); choose one of those.")
-    images, emotions = source.splits[split]
-    label_of = class_set.label_of()
-    keep = np.isin(emotions, list(label_of))
-    labels = np.array([label_of[e] for e in emotions[keep]], dtype=np.int32)
-    if len(labels) == 0:
+    found = _of_classes(*source.splits[split], class_set)
+    if len(found.labels) == 0:
         raise UserError(
             f"The {split} split of {data} holds no faces of the classes "
             f"{', '.join(class_set.names)}; check --classes against the data's folders."
         )
-    return Split(images[keep], labels, class_set.names)
+    return found
+
+
+def _of_classes(images: np.ndarray, emotions: np.ndarray, class_set: ClassSet) -> Split:
+    label_of = class_set.label_of()
+    keep = np.isin(emotions, list(label_of))
+    return Split(images[keep], np.array([label_of[e] for e in emotions[keep]], dtype=np.int32), class_set.names)
+
+
+def with_extra_faces(split: Split, sources: list[str], class_set: ClassSet) -> Split:
+    """``split`` and, after its faces, every face of ``class_set`` in each of ``sources`` (any layout
+    ``--data`` reads, all its splits): more training faces, never used to choose an epoch."""
+    images, labels = [split.images], [split.labels]
+    for data in sources:
+        source = decode_source(data)
+        found = _of_classes(*(np.concatenate(arrays) for arrays in zip(*source.splits.values())), class_set)
+        if len(found.labels) == 0:
+            raise UserError(f"{data} holds no faces of the classes {', '.join(class_set.names)}; "
+                            "check --extra-data against --classes.")
+        images.append(found.images)
+        labels.append(found.labels)
+    return Split(np.concatenate(images), np.concatenate(labels), split.class_names)
 
 
 def decode_source(data: str | Path, cache_dir: str | Path | None = None) -> DecodedSource:

@@ -43,6 +43,10 @@ def parse_args(argv=None):
     parser.add_argument("--data", default=defaults.data,
                         help="Kaggle face-expression folder, fer2013 folder, fer2013.csv, or a .zip of one "
                         "(default: %(default)s)")
+    parser.add_argument("--extra-data", metavar="FOLDER[,FOLDER...]",
+                        help="more training faces: sources in any layout --data reads (such as python -m "
+                        "pipeline.collect writes), all their faces added to --data's training faces; validation "
+                        "stays --data's own")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs to train (default: %(default)s)")
     parser.add_argument("--width", type=float, default=defaults.width,
                         help="multiplier of VGG11's filter counts (default: %(default)s)")
@@ -140,7 +144,10 @@ def check_config(config: TrainConfig) -> None:
                         f"and {config.adv_step}); --adversarial 0.3 --adv-step 2 is a usual choice.")
     if config.distill_temperature <= 0:
         raise UserError(f"--distill-temperature must be positive (got {config.distill_temperature}); 4 is a usual value.")
-    for name in filter(None, (name.strip() for name in (config.teacher or "").split(","))):
+    for source in listed(config.extra_data):
+        if not Path(source).exists():
+            raise UserError(f"No data at {source}; give --extra-data folders (or files) that exist, separated by commas.")
+    for name in listed(config.teacher):
         path = Path(name)
         if not (path / BEST_MODEL if path.is_dir() else path).is_file():
             raise UserError(f"No teacher at {path}; give --teacher run folders, .keras files or score tables (.csv), "
@@ -148,6 +155,11 @@ def check_config(config: TrainConfig) -> None:
     if not 0 <= config.distill_weight <= 1:
         raise UserError(f"--distill-weight is a share between 0 and 1 (got {config.distill_weight}); "
                         f"{TrainConfig.distill_weight} is the default.")
+
+
+def listed(option: str | None) -> list[str]:
+    """The names in a comma-separated option."""
+    return [name.strip() for name in (option or "").split(",") if name.strip()]
 
 
 def read_config(run_dir: Path) -> TrainConfig:
@@ -166,12 +178,15 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     import keras
 
     from pipeline.training.cluster import make_cluster
-    from pipeline.data import load_dataset
+    from pipeline.data import load_dataset, with_extra_faces
     from pipeline.training.distill import Teachers
 
     class_set = parse_classes(config.classes)
     data = load_dataset(config.data, class_set)
     train_split, validation_split = data["train"], data["validation"]
+    if config.extra_data:
+        train_split = with_extra_faces(train_split, listed(config.extra_data), class_set)
+        print(f"Training on {len(train_split.labels)} faces, {len(data['train'].labels)} of them from {config.data}")
     cluster = make_cluster(config.strategy)  # first: it may split the CPU, which only an unused TensorFlow allows
     teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None
     keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")

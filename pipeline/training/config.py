@@ -18,6 +18,7 @@ class TrainConfig:
 
     classes: str = DEFAULT_CLASSES
     data: str = str(DEFAULT_DATA)
+    extra_data: str | None = None  # comma-separated sources whose faces (all splits) join the training faces
     epochs: int = 60
     width: float = 0.3125
     activation: str = "relu"
