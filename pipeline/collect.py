@@ -9,8 +9,8 @@ largest face is cut with the crop every model is trained with (pipeline.faces.cr
 turned upright by the eyes, FER-like framing) and written as a 48x48 grey PNG to
 ``OUT/train/<expression>/``, a folder ``--data`` and ``--extra-data`` read. A photo is labelled by
 the folder it is in, or by a ``--labels`` CSV whose columns name the image and its expression
-(``image,emotion``; other columns are ignored). Photos without a face, unreadable ones and
-labels that are no expression are counted and left out.
+(``image,emotion``; other columns are ignored). Photos without a face, unreadable ones, photos
+listed again and labels that are no expression are counted and left out.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pipeline.expressions import canonical_emotion
 
 IMAGE_COLUMNS = ("image", "file", "filename", "path")
 LABEL_COLUMNS = ("emotion", "expression", "label", "class")
+LEFT_OUT = ("no face", "unreadable", "listed twice")  # what a photo can be counted as besides its expression
 
 
 def labelled_photos(photos: Path, labels: Path | None) -> tuple[list[tuple[Path, str]], Counter]:
@@ -75,9 +76,10 @@ def parse_args(argv=None):
         prog="python -m pipeline.collect",
         description="Find the face in each labelled photo and write it as a training face (48x48 grey PNG), "
                     "cut as the page cuts faces, into OUT/train/<expression>/.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    )
     parser.add_argument("photos", type=Path, help="folder of photos: in folders named by expression, or named in --labels")
-    parser.add_argument("--labels", type=Path, help="CSV with a column of image names (relative to PHOTOS) and one of expressions")
+    parser.add_argument("--labels", type=Path, help="CSV with a column of image names (relative to PHOTOS) and one of "
+                        "expressions (default: the photos' folder names)")
     parser.add_argument("--out", type=Path, required=True, help="the folder to write the faces to")
     parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     return parser.parse_args(argv)
@@ -99,7 +101,12 @@ def main(argv=None) -> Counter:
 
     detector = FaceDetector()
     counts = Counter()
+    seen, written = set(), set()
     for path, emotion in tqdm(photos, desc="Cutting faces", unit="photo", disable=None):
+        if path in seen:
+            counts["listed twice"] += 1  # the first label is kept
+            continue
+        seen.add(path)
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             counts["unreadable"] += 1
@@ -111,14 +118,19 @@ def main(argv=None) -> Counter:
         box, _, eyes = max(faces, key=lambda face: face[0][2] * face[0][3])
         face = crop_face(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), box, FACE_CROP, eyes)
         target = args.out / "train" / emotion / f"{path.stem}.png"
+        copies = 1
+        while target in written:  # photos of one name in different folders
+            copies += 1
+            target = target.with_name(f"{path.stem}-{copies}.png")
+        written.add(target)
         target.parent.mkdir(exist_ok=True)
         if not cv2.imwrite(str(target), face):
             raise UserError(f"Cannot write {target}; check the space and permissions of --out.")
         counts[emotion] += 1
-    written = sum(count for key, count in counts.items() if key not in ("unreadable", "no face"))
-    print(f"Wrote {written} faces to {args.out / 'train'}: "
-          + ", ".join(f"{key} {count}" for key, count in sorted(counts.items()) if key not in ("unreadable", "no face")))
-    left = [f"{counts[key]} {key}" for key in ("no face", "unreadable") if counts[key]]
+    faces = {key: count for key, count in sorted(counts.items()) if key not in LEFT_OUT}
+    print(f"Wrote {sum(faces.values())} faces to {args.out / 'train'}: "
+          + ", ".join(f"{key} {count}" for key, count in faces.items()))
+    left = [f"{counts[key]} {key}" for key in LEFT_OUT if counts[key]]
     left += [f"{count} labelled {label!r}, no expression" for label, count in unknown.most_common()]
     if left:
         print("Left out: " + "; ".join(left), file=sys.stderr)
