@@ -65,7 +65,7 @@ def labelled_photos(photos: Path, labels: Path | None) -> tuple[list[tuple[Path,
     for row in rows:
         emotion = canonical_emotion(row[label_column] or "")
         if emotion:
-            found.append((photos / row[image_column].strip(), emotion))
+            found.append((photos / (row[image_column] or "").strip(), emotion))
         else:
             unknown[(row[label_column] or "").strip()] += 1
     return found, unknown

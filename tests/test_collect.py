@@ -58,10 +58,10 @@ def test_a_labels_csv_names_each_photos_expression(photos, tmp_path, capsys):
     labels = tmp_path / "legend.csv"
     (photos / "shrug" / "other.png").rename(photos / "shrug" / "astronaut.png")
     labels.write_text("user.id,image,emotion\n1,happy/astronaut.jpg,anger\n1,Sadness/turned.png,contempt\n"
-                      "1,missing.jpg,happiness\n1,shrug/astronaut.png,angry\n1,happy/astronaut.jpg,sad\n")
+                      "1,missing.jpg,happiness\n1,shrug/astronaut.png,angry\n1,happy/astronaut.jpg,sad\n1\n")
     counts = collect.main([str(photos), "--labels", str(labels), "--out", str(tmp_path / "faces")])
     assert dict(counts) == {"angry": 2, "unreadable": 1, "listed twice": 1}
-    assert "1 labelled 'contempt', no expression" in capsys.readouterr().err
+    assert "1 labelled 'contempt', no expression; 1 labelled '', no expression" in capsys.readouterr().err
     # two photos of one name, from different folders, are both kept
     assert sorted(path.name for path in (tmp_path / "faces" / "train" / "angry").iterdir()) == [
         "astronaut-2.png", "astronaut.png"]
