@@ -97,7 +97,7 @@ def main(argv=None) -> Counter:
 
     load_tensorflow(args.verbose)
     from pipeline.faces.crop import FACE_CROP, crop_face
-    from pipeline.faces.finder import FaceDetector, detect_everywhere
+    from pipeline.faces.finder import FaceDetector, detect_everywhere, largest_face
 
     detector = FaceDetector()
     counts = Counter()
@@ -115,7 +115,7 @@ def main(argv=None) -> Counter:
         if not faces:
             counts["no face"] += 1
             continue
-        box, _, eyes = max(faces, key=lambda face: face[0][2] * face[0][3])
+        box, _, eyes = largest_face(faces)
         face = crop_face(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), box, FACE_CROP, eyes)
         target = args.out / "train" / emotion / f"{path.stem}.png"
         copies = 1

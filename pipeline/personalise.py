@@ -56,6 +56,7 @@ def main(argv=None) -> dict:
     model_path = resolve_model_path(args.model)
     load_tensorflow(args.verbose)
     from pipeline.faces.classifier import ExpressionClassifier  # TensorFlow, once the arguments are good
+    from pipeline.faces.finder import largest_face
     from pipeline.faces.personal import fit_profile
 
     classifier = ExpressionClassifier(model_path)
@@ -68,7 +69,7 @@ def main(argv=None) -> dict:
             picture = cv2.imread(str(path), cv2.IMREAD_COLOR)
             faces = classifier.answers(picture) if picture is not None else []
             if faces:
-                examples.setdefault(name, []).append(max(faces, key=lambda face: face[0][2] * face[0][3])[1])
+                examples.setdefault(name, []).append(largest_face(faces)[1])
             else:
                 skipped += 1
     if not examples:

@@ -14,14 +14,14 @@ from pipeline import collect, train
 from pipeline.data import load_dataset, with_extra_faces
 from pipeline.expressions import parse_classes
 from pipeline.faces.crop import FACE_CROP, crop_face
-from pipeline.faces.finder import FaceDetector, detect_everywhere
+from pipeline.faces.finder import FaceDetector, detect_everywhere, largest_face
 from tests.datasets import write_image_folders
 
 
 def page_crop(bgr: np.ndarray) -> np.ndarray:
     """The largest face of a photo, found and cut as the page's photo input does."""
     faces = detect_everywhere(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), FaceDetector())
-    box, _, eyes = max(faces, key=lambda face: face[0][2] * face[0][3])
+    box, _, eyes = largest_face(faces)
     return crop_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), box, FACE_CROP, eyes)
 
 

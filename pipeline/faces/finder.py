@@ -155,6 +155,11 @@ def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
     return strongest(faces, PHOTO["max_faces"])
 
 
+def largest_face(faces: list[tuple]) -> tuple:
+    """The face of a photo taken as its subject: the largest box of ``faces`` [(box, ...)]."""
+    return max(faces, key=lambda face: face[0][2] * face[0][3])
+
+
 def gray_thumbnail(rgb: np.ndarray, columns: int, rows: int) -> np.ndarray:
     """A picture shrunk to ``columns`` x ``rows`` grey values (0-255), as pixels.js's grayThumbnail."""
     gray = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
