@@ -3,7 +3,9 @@ and the page served and opened in Chromium with a fake webcam."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -98,3 +100,15 @@ def page(browser, server):
     assert errors == [], errors
     assert {urlsplit(url).netloc for url in requests if not url.startswith(("blob:", "data:"))} == {urlsplit(server).netloc}
     page.close()
+
+
+@pytest.fixture(scope="session")
+def packed(tmp_path_factory):
+    """The npm package, with the default model, installed into a fresh project as a user would."""
+    from web.package import main as package
+
+    folder = tmp_path_factory.mktemp("project")
+    tarball = package(["--with-model", "--out", str(folder)])
+    (folder / "package.json").write_text(json.dumps({"name": "example", "private": True, "type": "module"}))
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)], cwd=folder, check=True)
+    return folder

@@ -1,6 +1,6 @@
 // Typed use of the package, checked by tsc --noEmit in tests/test_component.py.
-import { Mien, type Face, type WatchResult } from 'mien';
-import { MienCamera } from 'mien/camera';
+import { Mien, type Face, type WatchResult } from 'mien-expressions';
+import { MienCamera } from 'mien-expressions/camera';
 
 const mien: Mien = await Mien.create({ model: '/models/model/', backend: 'auto', smoothing: true });
 mien.addEventListener('result', (event) => {

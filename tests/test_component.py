@@ -18,6 +18,7 @@ import pytest
 
 from bench.pictures import astronaut_bgr
 from tests.browser import analysis_worker, free_port
+from web.package import NAME
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -336,28 +337,16 @@ def test_the_custom_element_shows_the_camera_with_boxes_and_dispatches_results(b
     assert result == {"label": "happy", "painted": True, "playing": True}
 
 
-@pytest.fixture(scope="module")
-def packed(tmp_path_factory):
-    """The npm package, with the default model, installed into a fresh project as a user would."""
-    from web.package import main as package
-
-    folder = tmp_path_factory.mktemp("project")
-    tarball = package(["--with-model", "--out", str(folder)])
-    (folder / "package.json").write_text(json.dumps({"name": "example", "private": True, "type": "module"}))
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)], cwd=folder, check=True)
-    return folder
-
-
 def test_the_package_has_an_exports_map_and_types_that_typescript_checks(packed):
-    manifest = json.loads((packed / "node_modules" / "mien" / "package.json").read_text())
+    manifest = json.loads((packed / "node_modules" / NAME / "package.json").read_text())
     assert manifest["exports"]["."] == {"types": "./mien.d.ts", "default": "./mien.js"}
-    assert (packed / "node_modules" / "mien" / "models" / "model" / "model.json").exists()
+    assert (packed / "node_modules" / NAME / "models" / "model" / "model.json").exists()
     shutil.copy(REPO / "tests" / "example.ts", packed / "example.ts")
     checked = subprocess.run([REPO / "node_modules" / ".bin" / "tsc", "--noEmit", "--strict", "--target", "es2022",
                               "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom",
                               "example.ts"], cwd=packed, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
-    (packed / "wrong.ts").write_text("import { Mien } from 'mien';\nconst mien = await Mien.create({ backend: 'gpu' });\n")
+    (packed / "wrong.ts").write_text("import { Mien } from 'mien-expressions';\nconst mien = await Mien.create({ backend: 'gpu' });\n")
     wrong = subprocess.run([REPO / "node_modules" / ".bin" / "tsc", "--noEmit", "--strict", "--target", "es2022",
                             "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom", "wrong.ts"],
                            cwd=packed, capture_output=True, text=True)
@@ -370,7 +359,7 @@ def test_an_example_bundled_by_esbuild_from_the_package_runs_worker_and_all(pack
     (packed / "main.js").write_text((REPO / "tests" / "example-bundled.js").read_text())
     subprocess.run([REPO / "node_modules" / ".bin" / "esbuild", "main.js", "--bundle", "--format=esm",
                     f"--outfile={public / 'app.js'}"], cwd=packed, check=True, capture_output=True)
-    installed = packed / "node_modules" / "mien"
+    installed = packed / "node_modules" / NAME
     for folder in ("static", "vendor", "models"):  # the package's files, where the bundle's `base` says
         shutil.copytree(installed / folder, public / "mien" / folder)
     (public / "index.html").write_text('<!doctype html><meta charset="utf-8"><title>Bundled</title><ul id="faces"></ul>'

@@ -32,6 +32,7 @@ COMPONENT_VENDOR = ("tfjs", "tfjs-backend-webgpu", "tfjs-backend-wasm", "face-de
 DATA_FILES = ("static/face-finder.json",)  # fetched by the modules, not imported
 IMPORT = re.compile(r"""(?:^|\n)\s*(?:import|export)\b[^'"]*?['"](\.{1,2}/[^'"]+)['"]""")
 DIST = REPO / "dist"
+NAME = "mien-expressions"  # "mien" on the npm registry is another package
 
 
 def component_modules() -> list[str]:
@@ -69,7 +70,7 @@ def build(folder: Path, with_model: bool) -> Path:
         shutil.copytree(STATIC / "model", folder / "models" / "model")
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     (folder / "package.json").write_text(json.dumps({
-        "name": "mien",
+        "name": NAME,
         "version": version,
         "description": "Facial expressions found and read in any web page, on the visitor's own device (TF.js in a worker).",
         "license": "MIT",
