@@ -37,9 +37,9 @@ bench-gpu: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed s
 bench-accuracy: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
 	$(BIN)/python -m bench accuracy
 
-# The component as an npm package (dist/mien-VERSION.tgz); WITH_MODEL=1 puts the default model inside.
+# The component as the npm package mien-expressions (dist/mien-expressions-VERSION.tgz), the default model inside.
 package: $(VENV)/.installed vendor/packages.json
-	$(BIN)/python -m web.package $(if $(WITH_MODEL),--with-model)
+	$(BIN)/python -m web.package
 
 install: $(VENV)/.installed vendor/packages.json
 install-dev: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages

@@ -108,7 +108,7 @@ def packed(tmp_path_factory):
     from web.package import main as package
 
     folder = tmp_path_factory.mktemp("project")
-    tarball = package(["--with-model", "--out", str(folder)])
+    tarball = package(["--out", str(folder)])
     (folder / "package.json").write_text(json.dumps({"name": "example", "private": True, "type": "module"}))
     subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)], cwd=folder, check=True)
     return folder

@@ -71,7 +71,7 @@ SECURITY_HEADERS = {
 
 # The component (static/mien.js) and everything it loads, which pages of other origins may use:
 # CORS and cross-origin resource policy let them, with or without cross-origin isolation.
-COMPONENT_FILES = ("mien.js", "mien-camera.js", "mien.d.ts")
+COMPONENT_FILES = ("mien.js", "mien-camera.js", "mien.d.ts", "mien-camera.d.ts")
 SHARED_PATHS = tuple(f"/{name}" for name in COMPONENT_FILES) + ("/static/", "/vendor/", "/models/")
 SHARED_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -81,6 +81,7 @@ SHARED_HEADERS = {
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")
+mimetypes.add_type("application/typescript", ".ts")  # the types (.d.ts); left alone, Python may say Qt Linguist
 
 
 def vendored_file(package: str, name: str, vendor_dir: Path = VENDOR_DIR) -> Path:
