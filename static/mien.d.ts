@@ -1,27 +1,50 @@
-// Types of Mien's component (mien.js, mien-camera.js): facial expressions found and read in any
-// page, on the visitor's own device. The README's "Use Mien in your page" has the full story.
+// Types of mien.js (the package's main export, 'mien-expressions'): facial expressions found and
+// read in any page, on the visitor's own device. <mien-camera> has its own, mien-camera.d.ts
+// ('mien-expressions/camera'). The README's "Use Mien in your page" has the full story.
 
 /** A TF.js backend: 'auto' lets Mien choose (WebGL on a real GPU, else WebAssembly). */
 export type Backend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
+/** The backends Mien can run on, in the order 'auto' prefers them. */
 export declare const BACKENDS: readonly ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+/** What a MienError is about. */
+export type MienErrorTopic = 'backend' | 'model' | 'camera' | 'analysis' | 'csp' | 'worker' | 'disposed' | 'argument';
+
+/**
+ * What every method of Mien rejects with, and every 'error' event carries as its detail: a
+ * message of one sentence saying what went wrong and what to do, and its topic.
+ */
+export declare class MienError extends Error {
+  readonly name: 'MienError';
+  readonly topic: MienErrorTopic;
+  constructor(message: string, topic: MienErrorTopic);
+}
+
 export interface MienOptions {
-  /** Where mien.js's folder is served (its static/, vendor/ and models/). Default: mien.js's own folder. */
-  base?: string | URL;
-  /** The expression model's folder. Default: models/model/ under base; null: find faces only. */
-  model?: string | URL | null;
+  /** The expression model's folder URL. Default (undefined): the model packed with the component; null: find faces only. */
+  model?: string | URL | null | undefined;
   /** Default 'auto'. */
   backend?: Backend;
   /** Smooth boxes and scores over frames while watching. Default true. */
   smoothing?: boolean;
   /** Give each face its features and this frame's shipped scores (what personalise takes). Default false. */
   features?: boolean;
-  /** How watched frames reach the worker: 'auto' (from the track where the browser can), 'track' or 'bitmap'. */
-  frames?: 'auto' | 'track' | 'bitmap';
+  /** How watched frames reach the worker: 'auto' (the best way this browser has), 'track' (the page reads the track), 'worker' (the worker does) or 'bitmap' (posted as shown). Default 'auto'. */
+  frames?: 'auto' | 'track' | 'worker' | 'bitmap';
 }
 
-export declare const DEFAULTS: Readonly<Required<Omit<MienOptions, 'model'>> & { model: undefined }>;
+/** Mien.create's options as a Mien holds them: the defaults, overridden by those given; a model's URL made its folder's. */
+export type MienSettings = Readonly<Required<Omit<MienOptions, 'model'>> & { model?: string | null | undefined }>;
+
+/** Every option's default. */
+export declare const DEFAULTS: {
+  readonly model: undefined;
+  readonly backend: 'auto';
+  readonly smoothing: true;
+  readonly features: false;
+  readonly frames: 'auto';
+};
 
 /** A face: its box [x, y, width, height] in the source's own pixels (not mirrored), its top class and every class's probability. */
 export interface Face {
@@ -30,9 +53,11 @@ export interface Face {
   box: [number, number, number, number];
   /** null without an expression model. */
   label: string | null;
+  /** Each class's probability; empty without an expression model. */
   scores: Record<string, number>;
-  /** With {features: true}: the network's penultimate features, and this frame's scores from the shipped model alone (both averaged over the face and its mirror image; for a moving face, one view of this frame and the other of the frame before). */
+  /** With {features: true}: the network's penultimate features (averaged over the face and its mirror image; for a moving face, one view of this frame and the other of the frame before). */
   features?: number[];
+  /** With {features: true}: this frame's scores from the shipped model alone, before smoothing and any profile. */
   frameScores?: Record<string, number>;
   /** Read with a profile: its name (true for an unnamed one). */
   profile?: string | true;
@@ -45,8 +70,11 @@ export interface Profile {
   model: { sha256: string; classes: string[] };
   /** 'offset' when taught one expression, 'logit-correction' when taught more. */
   method: 'logit-correction' | 'offset';
+  /** When it was fitted (ISO 8601). */
   created: string;
+  /** How many examples of each class it was fitted on. */
   examples: Record<string, number>;
+  /** Pictures given without a face. */
   skipped: number;
   strength: number;
   /** On examples it was not fitted on (held_out of them): the share it read right, and the shipped model's, each class weighing the same (the mean of each class's share); null with one example per class, or one class. */
@@ -55,46 +83,80 @@ export interface Profile {
   correction: { weights?: number[][]; bias: number[] } | null;
 }
 
-export interface Analysis {
+/** Where the worker's milliseconds went for one picture, and how much it ran. */
+export interface Stages {
+  /** Reading the picture's pixels (ms). */
+  read: number;
+  /** Preparing the detector's inputs: resizing the areas it searches (ms). */
+  detectorInput: number;
+  /** The detector's runs with their read-backs (ms). */
+  detector: number;
+  /** Cutting the faces out (ms). */
+  crops: number;
+  /** The expression model's run (ms). */
+  classifier: number;
+  /** Areas the detector searched in this picture. */
+  detectorPictures: number;
+  /** Faces that went through the expression model. */
+  classified: number;
+  /** Their views (a face, its mirror image) that ran. */
+  classifierViews: number;
+  /** Everything else: tracking, smoothing, describing the faces (ms). */
+  rest: number;
+}
+
+/** All faces of one picture. */
+export interface AnalysisResult {
   faces: Face[];
   width: number;
   height: number;
   /** Milliseconds the worker took for this picture. */
   ms: number;
-  /** Where those milliseconds went: read, detectorInput, detector, crops, classifier, rest (ms), and detectorPictures and classified (counts). */
-  stages: Record<string, number>;
+  stages: Stages;
 }
 
-export interface WatchResult extends Analysis {
+/** One watched frame's faces: the detail of a 'result' event. */
+export interface WatchResult extends AnalysisResult {
+  /** 'camera' for a MediaStream or a <video> playing one, 'video' for a <video> playing a file. */
   source: 'camera' | 'video';
-  /** Pictures analysed per second, and the median ms per picture, over the last 30. */
+  /** Pictures analysed per second over the last 30. */
   fps: number;
+  /** The median milliseconds per picture over the last 30. */
   msPerFrame: number;
 }
 
-export interface MienError {
+/** The detail of an 'ended' event: what was watched ended or lost its source, and Mien stopped watching it. */
+export interface EndedDetail {
+  source: 'camera' | 'video';
   message: string;
-  /** What it is about: 'backend', 'model', 'camera' or 'analysis'. */
-  topic: string;
+}
+
+/** The detail of a 'backend' event: the backend changed by itself (the GPU's context was lost). */
+export interface BackendDetail {
+  name: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+  description: string;
 }
 
 export interface MienEventMap {
+  /** Every watched frame's faces. */
   result: CustomEvent<WatchResult>;
+  /** A failure while watching (a frame that failed, the GPU's context lost...). */
   error: CustomEvent<MienError>;
-  backend: CustomEvent<{ name: string; description: string }>;
+  backend: CustomEvent<BackendDetail>;
+  ended: CustomEvent<EndedDetail>;
 }
 
 /** Something Mien can watch: a camera's (or any) MediaStream, or a <video> playing a camera or a file. */
 export type Watchable = MediaStream | HTMLVideoElement;
 
-/** Something Mien can analyse: one picture. */
-export type Picture = HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | VideoFrame | HTMLVideoElement | Blob | ImageData;
+/** Something Mien can analyse: one picture (an image, canvas, ImageBitmap, VideoFrame, video, Blob or ImageData). */
+export type Picture = ImageBitmapSource;
 
 export declare class Mien extends EventTarget {
-  /** Start Mien; rejects with an Error whose message is one sentence saying what went wrong and what to do. */
+  private constructor();
+  /** Start Mien: its worker, the backend and the models. Rejects with a MienError. */
   static create(options?: MienOptions): Promise<Mien>;
-  readonly options: Required<MienOptions>;
-  readonly base: string;
+  readonly options: MienSettings;
   /** The expression model's class names, in output order; null when finding faces only. */
   readonly classes: string[] | null;
   readonly backend: 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -108,36 +170,26 @@ export declare class Mien extends EventTarget {
   readonly modelSha256: string | null;
   /** The profile in use, or null. */
   readonly profile: Profile | null;
-  /** How watched frames reach the worker: 'track' or 'bitmap'; null when not watching. */
-  readonly frameSource: 'track' | 'bitmap' | null;
-  /** Resolves once analysis has started; results come as 'result' events. Never stops the caller's tracks. */
+  /** How watched frames reach the worker (see the frames option); null when not watching. */
+  readonly frameSource: 'track' | 'worker' | 'bitmap' | null;
+  /** Resolves once analysis has started; results come as 'result' events. Never stops the caller's tracks. Rejects with a MienError. */
   watch(source: Watchable): Promise<void>;
   /** Stop watching (the caller's tracks go on). */
   stop(): void;
-  /** All faces of one picture, at its full resolution. Dispatches nothing. */
-  analyse(picture: Picture): Promise<Analysis>;
-  setModel(url: string | URL | null): Promise<void>;
-  /** Fit a profile from pictures or faces of results (with features); does not apply it. */
-  personalise(examples: Record<string, Array<Picture | Face>>): Promise<Profile>;
-  /** Read faces with `profile`, or with the shipped model alone (null). */
+  /** All faces of one picture, at its full resolution. Dispatches nothing. Rejects with a MienError. */
+  analyse(picture: Picture): Promise<AnalysisResult>;
+  /** Use the model in the folder at `url` (undefined: the packed one; null: faces only). Rejects with a MienError. */
+  setModel(url?: string | URL | null): Promise<void>;
+  /** Fit a profile from pictures, or faces of results of a Mien created with {features: true}; does not apply it. Rejects with a MienError. */
+  personalise(examples: Record<string, Iterable<Picture | Face>>): Promise<Profile>;
+  /** Read faces with `profile`, or with the shipped model alone (null). Rejects with a MienError. */
   useProfile(profile: Profile | null): Promise<void>;
+  /** Rejects with a MienError. */
   setBackend(name: Backend): Promise<void>;
-  /** End the worker and free everything it holds. */
+  /** End the worker and free everything it holds; what was pending rejects with a MienError of topic 'disposed'. */
   dispose(): void;
-  addEventListener<K extends keyof MienEventMap>(type: K, listener: (event: MienEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof MienEventMap>(type: K, listener: (this: Mien, event: MienEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof MienEventMap>(type: K, listener: (event: MienEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof MienEventMap>(type: K, listener: (this: Mien, event: MienEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-}
-
-/** <mien-camera model="..." backend="..." smoothing="off" frames="...">: the camera with boxes and labels. */
-export declare class MienCamera extends HTMLElement {
-  /** The running Mien, once started. */
-  readonly mien: Mien | null;
-}
-
-declare global {
-  interface HTMLElementTagNameMap {
-    'mien-camera': MienCamera;
-  }
 }
