@@ -8,6 +8,8 @@ headless Chromium. Each benchmark prints a table and writes its figures to a JSO
     python -m bench faces       # faces found by face width, Mien's way and face-api's
     python -m bench photos --sets jaffe=DIR tfeid=DIR     # labelled photos end to end, with the peers
     python -m bench personal --sets jaffe=DIR tfeid=DIR   # personal profiles on people never seen
+    python -m bench firefox     # the page in Firefox ESR vs Chromium: loads ready, a moving face's results/s
+    python -m bench embed       # the npm package bundled (Vite, webpack, esbuild) and /mien.js from another site
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import accuracy, faces, frames, personal, photos, speed
+from bench import accuracy, embed, faces, firefox, frames, personal, photos, speed
 from pipeline.errors import reports_user_errors
 from web import REPO
 
@@ -26,8 +28,10 @@ BENCHMARKS = {
     "faces": (faces, "detection rate by face width, Mien's finder and face-api's"),
     "photos": (photos, "labelled whole photos found and read end to end: Mien, face-api and Human"),
     "personal": (personal, "how much a person's profile helps, on people the model never saw"),
+    "firefox": (firefox, "the page in Firefox ESR vs Chromium: page loads ready, a moving face's results per second"),
+    "embed": (embed, "Mien bundled by Vite, webpack, esbuild and imported by another site: first result, bytes, results/s"),
 }
-WITH_A_MODEL = ("speed", "accuracy", "faces")
+WITH_A_MODEL = ("speed", "accuracy", "faces", "firefox")
 
 
 def parse_args(argv=None):

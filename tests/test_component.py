@@ -278,11 +278,15 @@ def test_smoothing_is_an_option(blank):
 
 
 def test_an_example_page_on_another_site_watches_and_analyses_with_mien_from_ours(playwright, clips, server, tmp_path):
+    """examples/index.html, served by another site with its import pointed at our server's /mien.js;
+    a photo chosen with its file input is analysed too."""
     from bench.browser import camera_flags, chromium
 
-    page_text = (REPO / "examples" / "index.html").read_text().replace("http://127.0.0.1:5000", server)
-    (tmp_path / "index.html").write_text(page_text)
-    cv2.imwrite(str(tmp_path / "photo.jpg"), astronaut_bgr())
+    page_text = (REPO / "examples" / "index.html").read_text()
+    assert "import { Mien } from '/mien.js';" in page_text
+    (tmp_path / "index.html").write_text(page_text.replace("'/mien.js'", f"'{server}/mien.js'"))
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
     with other_site(tmp_path) as site, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page = browser.new_page()
         errors = []
@@ -290,9 +294,32 @@ def test_an_example_page_on_another_site_watches_and_analyses_with_mien_from_our
         page.goto(f"{site}/index.html")
         assert not page.evaluate("crossOriginIsolated")  # a page without any special header
         page.wait_for_function("() => document.querySelector('#faces li')?.textContent.includes('happy')", timeout=90_000)
+        page.set_input_files("#photo-input", str(photo))
         page.wait_for_function("() => document.querySelector('#photo-faces li')", timeout=60_000)
         assert page.text_content("#photo-faces li").startswith("face 1: happy at ")
+        assert page.evaluate("() => document.getElementById('photo').src.startsWith('blob:')")
         assert errors == []
+
+
+def test_the_example_page_is_served_at_examples_under_the_sites_policy(browser, server):
+    """/examples/ is examples/index.html, same origin: the site's headers, its inline script allowed by its hash."""
+    page = browser.new_page()
+    errors, refused = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    response = page.goto(f"{server}/examples/")
+    policy = response.headers["content-security-policy"]
+    assert "'sha256-" in policy and "'unsafe-inline'" not in policy and response.headers["cross-origin-opener-policy"] == "same-origin"
+    page.wait_for_function("() => document.querySelector('#faces li')?.textContent.includes('happy')", timeout=90_000)
+    assert errors == [] and refused == []
+    page.close()
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    for path in ("/examples/index.html", "/examples/vite/main.js"):  # nothing else of examples/
+        with pytest.raises(HTTPError) as answer:
+            urlopen(f"{server}{path}", timeout=5)
+        assert answer.value.code == 404
 
 
 def test_model_and_backend_switch_while_watching_without_a_leak(blank):

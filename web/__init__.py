@@ -10,9 +10,12 @@ listed in VENDOR_FILES out of their npm packages.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import mimetypes
 import os
+import re
 import threading
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -58,6 +61,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'none'",
     "frame-ancestors 'none'",
 ])
+EXAMPLE_PAGE = REPO / "examples" / "index.html"
+INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(.+?)</script>", re.S)  # a script with its code in the page
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
@@ -117,6 +122,11 @@ def create_app(config: dict | None = None) -> Flask:
         """The component any page can import (README: Use Mien in your page), at a stable URL."""
         return send_inside(app.config["STATIC_DIR"], name)
 
+    @app.get("/examples/")
+    def example():
+        """examples/index.html, the README's whole page that uses the component (nothing else of examples/)."""
+        return send_inside(EXAMPLE_PAGE.parent, EXAMPLE_PAGE.name)
+
     @app.get("/models.json")
     def models():
         """The usable models, the default first, each with its URL; then the siblings left out, each
@@ -148,6 +158,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.after_request
     def headers(response):
         response.headers.update(SECURITY_HEADERS)
+        if request.path == "/examples/" and EXAMPLE_PAGE.is_file():  # the example's own inline script may run, by its hash
+            response.headers["Content-Security-Policy"] = example_policy(EXAMPLE_PAGE)
         if request.path.startswith(SHARED_PATHS):  # the component's files, for pages of any origin
             response.headers.update(SHARED_HEADERS)
         response.headers["Cache-Control"] = "no-cache"  # always revalidate; unchanged files answer 304
@@ -157,6 +169,13 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def example_policy(page: Path) -> str:
+    """The site's Content-Security-Policy, letting ``page``'s own inline scripts run (by their SHA-256)."""
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+                      for script in INLINE_SCRIPT.findall(page.read_text()))
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}", 1)
 
 
 def send_inside(folder: Path, filename: str):
