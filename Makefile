@@ -73,10 +73,11 @@ node_modules/.installed: package.json package-lock.json | npm
 npm:
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 
-# Debian's Chromium (driven by Playwright; never a downloaded browser) and ffmpeg (fake webcam clips).
+# Debian's Chromium (driven by Playwright; never a downloaded browser), Firefox ESR (driven by
+# puppeteer-core over WebDriver BiDi: tests/firefox.mjs) and ffmpeg (fake webcam clips).
 system-packages:
-	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || { \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium ffmpeg; }
+	@command -v chromium >/dev/null && command -v firefox-esr >/dev/null && command -v ffmpeg >/dev/null || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium firefox-esr ffmpeg; }
 
 clean:
 	rm -rf $(VENV) node_modules vendor dist
