@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -228,14 +229,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS), help="what to measure (default: all)")
     parser.add_argument("--seconds", type=float, default=10, help="seconds results are counted, after the warm-up (default: 10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds after the first result before counting (default: 2)")
+    parser.add_argument("--visits", type=int, default=3, help="cold visits of each page; medians are given (default: 3)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for a page's first result (default: 180)")
     parser.add_argument("--out", type=Path, default=None, help="results file (default: docs/bench/embed.json)")
 
 
 def check_arguments(args) -> None:
     """Everything a run needs, before anything is built or measured; a UserError says what is missing."""
-    if not args.seconds > 0 or not args.warmup >= 0 or not args.timeout > 0:
-        raise UserError("--seconds and --timeout must be more than 0 and --warmup 0 or more.")
+    if not args.seconds > 0 or not args.warmup >= 0 or not args.timeout > 0 or args.visits < 1:
+        raise UserError("--seconds and --timeout must be more than 0, --warmup 0 or more and --visits 1 or more.")
     if shutil.which("npm") is None:
         raise UserError("npm is needed to pack and install Mien's package; install Node.js and npm.")
     needed = [NODE_BIN / name for name in ("vite", "webpack", "esbuild") if name in args.rows]
@@ -264,7 +266,7 @@ def run(args) -> dict:
     uncommitted = subprocess.run(["git", "status", "--porcelain", "--", "static", "web"], cwd=REPO, capture_output=True,
                                  text=True).stdout.split("\n")
     results = {"clip": "640x480 fake webcam: a 70 px face sliding 1 px a frame, fresh noise each frame (bench.pictures.webcam)",
-               "seconds": args.seconds, "warmup": args.warmup, "commit": commit,
+               "seconds": args.seconds, "warmup": args.warmup, "visits": args.visits, "commit": commit,
                "uncommitted": [line[3:] for line in uncommitted if line.strip()], "csp": STRICT_CSP, "rows": []}
     with tempfile.TemporaryDirectory() as scratch, BenchServer() as server, sync_playwright() as playwright:
         scratch = Path(scratch)
@@ -282,13 +284,21 @@ def run(args) -> dict:
             else:
                 sites[name] = (face_api_page(scratch / name), None, "127.0.0.1", None)
         clip = write_camera_clip(scratch / "moving.y4m", webcam(face_frame(70), moving=True))
+        visits = {name: [] for name in sites}
         with chromium(playwright, *camera_flags(clip)) as browser:
-            for name, (folder, csp, host, build_s) in sites.items():
-                print(f"{name} ...", file=sys.stderr)
-                with strict_site(folder, csp, host) as url:
-                    row = visit(browser, f"{url}/index.html", args)
-                results["rows"].append({"name": name, "what": ROWS[name], "csp": csp, "build_s": build_s,
-                                        "served_bytes": folder_bytes(folder) if name in BUILDS else None, **row})
+            for round_ in range(args.visits):  # the rows in turns, so that no row is always the browser's first
+                for name, (folder, csp, host, _) in sites.items():
+                    print(f"{name}, visit {round_ + 1} of {args.visits} ...", file=sys.stderr)
+                    with strict_site(folder, csp, host) as url:
+                        visits[name].append(visit(browser, f"{url}/index.html", args))
+        for name, (folder, csp, _, build_s) in sites.items():
+            measured = visits[name]
+            results["rows"].append({
+                "name": name, "what": ROWS[name], "csp": csp, "build_s": build_s,
+                "served_bytes": folder_bytes(folder) if name in BUILDS else None,
+                **{key: statistics.median(v[key] for v in measured) for key in ("first_result_ms", "first_face_ms", "results_per_s")},
+                "downloaded_bytes": max(v["downloaded_bytes"] for v in measured), "requests": measured[0]["requests"],
+                "files": measured[0]["files"], "errors": [error for v in measured for error in v["errors"]], "visits": measured})
     return publish("embed", results, embed_table(results), out)
 
 
@@ -313,8 +323,8 @@ def visit(browser, url: str, args) -> dict:
         return {"first_result_ms": record["times"][0], "first_face_ms": first_face,
                 "results_per_s": (after[0] - before[0]) / (after[1] - before[1]) * 1000,
                 "faces_in_last": record["faces"][-1], "downloaded_bytes": downloaded(finished),
-                "requests": len({request.url for request in finished}), "files": downloaded(finished, each=True), "label": page.text_content("#faces li"),
-                "errors": errors}
+                "requests": len({request.url for request in finished}), "files": downloaded(finished, each=True),
+                "label": page.evaluate("() => document.querySelector('#faces li')?.textContent ?? null"), "errors": errors}
     finally:
         context.close()
 
@@ -347,7 +357,7 @@ def embed_table(results: dict) -> str:
         lines.append(f"| {row['what']} | {row['first_result_ms']:.0f} | {row['first_face_ms']:.0f} "
                      f"| {row['downloaded_bytes'] / 1e6:.2f} | {row['requests']} | {row['results_per_s']:.1f} | {build_s} |")
     changed = f" with uncommitted changes to {', '.join(results['uncommitted'])}" if results["uncommitted"] else ""
-    lines.append(f"\nOne cold visit each (fresh browser context), headless Chromium, commit {results['commit']}{changed}. "
+    lines.append(f"\nMedians of {results['visits']} cold visits each (a fresh browser context; the rows in turns), headless Chromium, commit {results['commit']}{changed}. "
                  f"Clip: {results['clip']}; results counted over {results['seconds']:g} s after {results['warmup']:g} s. "
                  f"Bundled apps served under: {results['csp']}.")
     errors = [f"{row['name']}: {row['errors'][0]}" for row in results["rows"] if row["errors"]]
