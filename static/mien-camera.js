@@ -4,11 +4,12 @@
 //   <mien-camera model="https://host/models/model/" backend="auto"></mien-camera>
 //
 // Attributes mirror Mien.create's options (model, backend, smoothing="off", frames); changing
-// model or backend switches while it runs. It asks for the camera when it enters the page and
-// lets it go when it leaves. Events, bubbling out of it: 'result' (as Mien's) and 'error'
-// ({message}); the running Mien is its `mien` property.
+// model or backend switches while it runs. It opens one camera when it enters the page, keeps it
+// when the element is only moved, and lets it go when it leaves. Events, bubbling out of it:
+// 'result' (as Mien's) and 'error' (a MienError, as Mien's); the running Mien is its `mien`
+// property. Importing it where there is no DOM (a server-side render) defines nothing.
 
-import { Mien } from './mien.js';
+import { Mien, MienError } from './mien.js';
 import { drawFaces } from './static/js/overlay.js';
 
 const STYLE = `
@@ -19,13 +20,17 @@ const STYLE = `
   p:empty { display: none; }
 `;
 
-export class MienCamera extends HTMLElement {
+const Element = globalThis.HTMLElement ?? class {};
+
+export class MienCamera extends Element {
   static observedAttributes = ['model', 'backend'];
 
   #video;
   #overlay;
   #message;
   #stream = null;
+  #run = 0; // grows with every start and stop: a start overtaken by a stop gives up what it opened
+  #running = false;
 
   constructor() {
     super();
@@ -41,11 +46,12 @@ export class MienCamera extends HTMLElement {
   }
 
   connectedCallback() {
-    this.#start();
+    if (!this.#running) this.#start();
   }
 
   disconnectedCallback() {
-    this.#stop();
+    // Moved to another parent, the element is connected again before this runs: it keeps its camera.
+    queueMicrotask(() => { if (!this.isConnected) this.#stop(); });
   }
 
   async attributeChangedCallback(name, before, after) {
@@ -54,27 +60,37 @@ export class MienCamera extends HTMLElement {
       if (name === 'model') await this.mien.setModel(after ?? undefined);
       else await this.mien.setBackend(after ?? 'auto');
     } catch (error) {
-      this.#fail(error.message);
+      this.#fail(error);
     }
   }
 
   async #start() {
+    const run = ++this.#run;
+    this.#running = true;
+    let mien = null;
+    let stream = null;
     try {
-      this.mien = await Mien.create({
+      mien = await Mien.create({
         ...(this.hasAttribute('model') ? { model: this.getAttribute('model') } : {}),
         backend: this.getAttribute('backend') ?? 'auto',
         smoothing: this.getAttribute('smoothing') !== 'off',
         frames: this.getAttribute('frames') ?? 'auto',
       });
-      this.mien.addEventListener('result', ({ detail }) => this.#show(detail));
-      this.mien.addEventListener('error', ({ detail }) => this.#fail(detail.message));
-      this.#stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-      if (!this.isConnected) return this.#stop();
-      this.#video.srcObject = this.#stream;
+      if (run !== this.#run) return mien.dispose(); // removed meanwhile
+      this.mien = mien;
+      mien.addEventListener('result', ({ detail }) => this.#show(detail));
+      mien.addEventListener('error', ({ detail }) => this.#fail(detail));
+      mien.addEventListener('ended', ({ detail }) => this.#fail(new MienError(detail.message, 'camera')));
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      if (run !== this.#run) return stream.getTracks().forEach((track) => track.stop()); // removed meanwhile
+      this.#stream = stream;
+      this.#video.srcObject = stream;
       await this.#video.play();
-      await this.mien.watch(this.#stream);
+      await mien.watch(stream);
     } catch (error) {
-      this.#fail(error.name === 'NotAllowedError' ? 'Camera access was denied; allow the camera for this site.' : error.message);
+      if (run !== this.#run) return undefined;
+      this.#fail(error.name === 'NotAllowedError' ? new MienError('Camera access was denied; allow the camera for this site.', 'camera')
+        : error instanceof MienError ? error : new MienError(error.message, 'camera'));
     }
     return undefined;
   }
@@ -85,12 +101,14 @@ export class MienCamera extends HTMLElement {
     this.dispatchEvent(new CustomEvent('result', { detail: result, bubbles: true, composed: true }));
   }
 
-  #fail(message) {
-    this.#message.textContent = message;
-    this.dispatchEvent(new CustomEvent('error', { detail: { message }, bubbles: true, composed: true }));
+  #fail(error) {
+    this.#message.textContent = error.message;
+    this.dispatchEvent(new CustomEvent('error', { detail: error, bubbles: true, composed: true }));
   }
 
   #stop() {
+    this.#run += 1;
+    this.#running = false;
     this.mien?.dispose();
     this.mien = null;
     this.#stream?.getTracks().forEach((track) => track.stop()); // the element's own camera
@@ -98,4 +116,4 @@ export class MienCamera extends HTMLElement {
   }
 }
 
-if (!customElements.get('mien-camera')) customElements.define('mien-camera', MienCamera);
+if (globalThis.customElements && !customElements.get('mien-camera')) customElements.define('mien-camera', MienCamera);

@@ -1,74 +1,122 @@
 // Mien: facial expressions, found and read in any page, on the visitor's own device.
 //
-//   import { Mien } from 'https://host/mien.js';
-//   const mien = await Mien.create();                    // the model next to mien.js, the best backend
+//   import { Mien } from 'mien-expressions';            // or from 'https://host/mien.js'
+//   const mien = await Mien.create();                    // the model that comes with it, the best backend
 //   mien.addEventListener('result', (event) => console.log(event.detail.faces));
 //   await mien.watch(videoElementOrMediaStream);
 //   const { faces } = await mien.analyse(imageOrCanvasOrBitmapOrBlob);
 //
 // The networks (TF.js, MediaPipe's BlazeFace and Mien's expression model) run in a worker: this
-// module only passes messages. Every file the worker needs is found next to this module (or at
-// `base`), so the folder can be served from any host or CDN; a page on another origin starts the
-// worker through a same-origin blob that imports it. See the README's "Use Mien in your page".
+// module only passes messages. The worker and every file it loads are named by literal
+// `new URL('./…', import.meta.url)` paths, which Vite and webpack 5 follow and emit, and which,
+// served as they are, resolve beside this module; a page on another origin starts the worker
+// through a same-origin blob that imports it. See the README's "Use Mien in your page".
 
-import { BACKENDS, webglRenderer } from './static/js/backend.js';
+import { BACKENDS, wasmThreadsHelp, webglRenderer } from './static/js/backend.js';
 
 export { BACKENDS };
-const BASE = new URL('./', import.meta.url);
 
 /** Options of Mien.create, each with its default. */
 export const DEFAULTS = Object.freeze({
-  base: BASE.href, // where mien.js's folder is served (static/, vendor/, models/ beside it)
-  model: undefined, // the expression model's folder URL; undefined: models/model/ under base; null: faces only
-  backend: 'auto', // 'auto', 'webgl', 'wasm' or 'cpu'
+  model: undefined, // the expression model's folder URL; undefined: the model that comes with Mien; null: faces only
+  backend: 'auto', // 'auto', 'webgpu', 'webgl', 'wasm' or 'cpu'
   smoothing: true, // smooth boxes and scores over frames while watching
   features: false, // give each face its features (the network's penultimate layer), as personalise takes them
-  frames: 'auto', // how watched frames reach the worker: 'auto', 'track' (MediaStreamTrackProcessor) or 'bitmap'
+  frames: 'auto', // how watched frames reach the worker: 'auto', 'track', 'worker' or 'bitmap' (README)
 });
+const FRAMES = ['auto', 'track', 'worker', 'bitmap'];
+const WORKER_PATH = './static/js/analysis-worker.js'; // where the worker lies beside this module, unbundled
+const HERE = import.meta.url; // (not in a new URL of its own: bundlers would take the path for an asset)
+const VIDEO_WAIT_MS = 10000; // how long watch() waits for a video to have something to play
+const POOL_WAIT_MS = 15000; // how long WebAssembly's thread pool may take to start before Mien starts again without it
+const SOURCE_CHECK_MS = 100; // how often a watched source is checked while no result comes
 
-const folderUrl = (url, base) => {
-  const resolved = new URL(url, base);
+/** The error every method of Mien rejects with and every 'error' event carries: one sentence and what it is about. */
+export class MienError extends Error {
+  /**
+   * @param {string} message what went wrong and what to do, in one sentence
+   * @param {'backend'|'model'|'camera'|'analysis'|'csp'|'worker'|'disposed'|'argument'} topic
+   */
+  constructor(message, topic) {
+    super(message);
+    this.name = 'MienError';
+    this.topic = topic;
+  }
+}
+
+const folderUrl = (url) => {
+  let resolved;
+  try {
+    resolved = new URL(url, location.href);
+  } catch {
+    throw new MienError(`"${url}" is not a URL; give the model's folder as a URL (absolute, or relative to the page).`, 'argument');
+  }
   if (!resolved.pathname.endsWith('/')) resolved.pathname += '/';
   return resolved.href;
 };
 
-/** A module worker at `url`, also from another origin (a worker script must be same-origin; a blob is). */
-function startWorker(url) {
-  if (url.origin === location.origin) return new Worker(url, { type: 'module' });
-  const source = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' }));
-  const worker = new Worker(source, { type: 'module' });
-  worker.addEventListener('message', () => URL.revokeObjectURL(source), { once: true });
-  return worker;
+/** The sentence for a worker or file the page's Content-Security-Policy refused. */
+function policySentence({ directive, blocked }) {
+  const source = /^https?:/.test(blocked) ? new URL(blocked).origin : blocked;
+  const named = source === location.origin ? "'self'" : source;
+  return `The page's Content-Security-Policy blocked ${blocked} (${directive}), so Mien cannot start; add ${named} to the policy's ${directive.replace(/-(elem|attr)$/, '')} (README: Content Security Policy).`;
 }
 
 /** A picture the worker can take: an ImageBitmap of any image, canvas, video frame or Blob. */
 async function toBitmap(picture) {
-  if (typeof ImageBitmap !== 'undefined' && picture instanceof ImageBitmap) return picture;
+  if (typeof ImageBitmap !== 'undefined' && picture instanceof ImageBitmap) {
+    if (picture.width === 0) throw new MienError('This ImageBitmap is closed (or empty), so there is nothing to read; give a picture that is still open.', 'argument');
+    return picture;
+  }
   try {
     return await createImageBitmap(picture);
   } catch {
-    throw new Error('This picture cannot be read (not an image this browser can open); give a JPEG, PNG or WebP photo, a canvas or an image.');
+    throw new MienError('This picture cannot be read (not an image this browser can open); give a JPEG, PNG or WebP photo, a canvas or an image.', 'argument');
   }
 }
 
-/** Why watching a source cannot start, or null: a MediaStream or a <video> is wanted. */
+/** What watching a source means: a MediaStream or a <video>. */
 function videoSource(source) {
   if (typeof MediaStream !== 'undefined' && source instanceof MediaStream) return { stream: source, kind: 'camera' };
   if (typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement) {
     return { video: source, kind: source.srcObject instanceof MediaStream ? 'camera' : 'video' };
   }
-  throw new Error('Mien can watch a MediaStream or a <video> element; give one of them.');
+  throw new MienError('Mien can watch a MediaStream or a <video> element; give one of them.', 'argument');
 }
 
-const once = (target, name) => new Promise((resolve) => target.addEventListener(name, resolve, { once: true }));
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when `video` has its metadata; rejects with a sentence when it fails or has none within VIDEO_WAIT_MS. */
+function metadataOf(video) {
+  const unplayable = () => new MienError(`This video cannot be played (${video.error?.message || 'its file is missing or is not a video'}); give it a source that plays, then call watch.`, 'camera');
+  if (video.error) return Promise.reject(unplayable());
+  if (video.readyState >= HTMLMediaElement.HAVE_METADATA) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new MienError(`This video had nothing to play within ${VIDEO_WAIT_MS / 1000} s (no source, or one that never loads); give it a source that plays, then call watch.`, 'camera')), VIDEO_WAIT_MS);
+    const done = (error) => {
+      clearTimeout(timer);
+      video.removeEventListener('loadedmetadata', loaded);
+      video.removeEventListener('error', failed);
+      if (error) reject(error);
+      else resolve();
+    };
+    const loaded = () => done();
+    const failed = () => done(unplayable());
+    video.addEventListener('loadedmetadata', loaded);
+    video.addEventListener('error', failed);
+  });
+}
+
+const DISPOSED = 'This Mien was disposed of; create a new one with Mien.create().';
+const REQUEST_TOPICS = { backend: 'backend', model: 'model', personalise: 'model', profile: 'model', analyse: 'analysis', watch: 'camera' };
 
 export class Mien extends EventTarget {
   /**
    * Start Mien: its worker, the backend and the models. Resolves to a ready Mien, or rejects with
-   * an Error whose message is one sentence saying what went wrong and what to do.
+   * a MienError whose message is one sentence saying what went wrong and what to do.
    */
   static async create(options = {}) {
-    const mien = new Mien({ ...DEFAULTS, ...options });
+    const mien = new Mien(checkedOptions(options));
     try {
       await mien.#configure(mien.options.backend, mien.options.model);
     } catch (error) {
@@ -78,84 +126,102 @@ export class Mien extends EventTarget {
     return mien;
   }
 
-  #worker;
+  #worker = null;
+  #ready; // resolves once the worker listens
+  #readyNow;
+  #broken = null; // the MienError of a worker that could not start
+  #poolStart; // called when the worker starts making WebAssembly's thread pool
+  #poolStarting = new Promise((resolve) => { this.#poolStart = resolve; });
+  #poolStarted = false; // set once it has made it
   #pending = new Map();
   #nextId = 1;
   #session = 0; // grows with every watch and stop: results of an older one are dropped
-  #watching = null; // {track, video, kind, session} while watching
+  #watching = null; // {track, source, video, stream, kind, session, frames} while watching
   #renderer;
+  #threads = true; // whether WebAssembly may start its thread pool (false once it failed to start)
+  #workerTrackProcessor = false; // whether the worker can read a video track itself (Safari, Chrome)
+  #refused = null; // what the page's Content-Security-Policy refused while the worker started
+  #disposed = false;
+  #sourceCheck = null;
 
-  constructor(options) {
+  constructor(options = DEFAULTS) {
     super();
     if (typeof WebAssembly === 'undefined') {
-      throw new Error('This browser has no WebAssembly, which Mien needs; use a current Chrome, Edge, Firefox or Safari.');
+      throw new MienError('This browser has no WebAssembly, which Mien needs; use a current Chrome, Edge, Firefox or Safari.', 'backend');
     }
     this.options = options;
-    this.base = folderUrl(options.base, location.href);
     this.classes = null; // the expression model's class names, in output order (null: faces only)
-    this.backend = null; // the TF.js backend in use: 'webgl', 'wasm' or 'cpu'
+    this.backend = null; // the TF.js backend in use: 'webgpu', 'webgl', 'wasm' or 'cpu'
     this.backendDescription = null; // the backend in words: the GPU, or WebAssembly's features
     this.backendNote = null; // a sentence on why this backend, where it was not the one asked for
     this.model = null; // the URL of the expression model in use
     this.modelSha256 = null; // its weights' SHA-256 (metadata.json's), which a profile names it by
     this.profile = null; // the person's profile in use, or null
     this.#renderer = webglRenderer(); // the page's WebGL settings apply here, not always in workers
-    this.#worker = startWorker(new URL('static/js/analysis-worker.js', this.base));
-    this.#worker.addEventListener('message', ({ data }) => this.#receive(data));
-    this.#worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      this.#failAll(new Error(`Mien's worker could not start (${event.message || 'no reason given'}); check that the page can load ${this.base} (CORS), or try a current Chrome, Edge, Firefox or Safari.`));
-    });
+    this.#modelOption = options.model;
+    this.#startWorker();
     document.addEventListener('visibilitychange', this.#onVisibility);
   }
 
-  // While the page is hidden, watching pauses: no frame is read.
-  #onVisibility = () => {
-    this.#request('pause', { hidden: document.hidden }).catch(() => {});
-    if (!document.hidden && this.#watching?.frames === 'bitmap') this.#postBitmaps(this.#watching.session, this.#watching.video);
-  };
+  #modelOption; // the model as asked for (undefined: Mien's own), so that a backend switch loads the same
 
-  /** Switch the TF.js backend ('auto', 'webgl', 'wasm' or 'cpu'), also while watching. */
+  /** Switch the TF.js backend ('auto', 'webgpu', 'webgl', 'wasm' or 'cpu'), also while watching. */
   async setBackend(name) {
-    await this.#configure(name, this.model);
+    this.#alive();
+    checkBackend(name);
+    await this.#configure(name, this.#modelOption);
   }
 
-  /** Use the expression model in the folder at `url` (null: find faces only), also while watching. */
+  /** Use the expression model in the folder at `url` (null: find faces only; undefined: Mien's own), also while watching. */
   async setModel(url) {
-    const answer = await this.#request('model', { url: this.#modelUrl(url) });
+    this.#alive();
+    const wanted = url == null ? url : folderUrl(url);
+    const answer = await this.#request('model', { url: wanted });
     if (answer.superseded) return; // a later call is being served
+    this.#modelOption = wanted;
     this.#takeModel(answer);
   }
 
   /**
    * Analyse a camera or video: a MediaStream or a <video> (playing a camera or a file; it may be
    * called before the video plays). Resolves once analysis has started; results come as 'result'
-   * events ({source: 'camera' or 'video', faces, width, height, ms, stages, fps, msPerFrame}), failures
-   * as 'error' events. The caller's tracks are never stopped.
+   * events, failures as 'error' events, and an 'ended' event when the source ends or the video
+   * loses it. The caller's tracks are never stopped.
    */
   async watch(source) {
-    this.stop();
+    this.#alive();
     const { stream, video, kind } = videoSource(source);
+    this.stop();
     const session = ++this.#session;
     const track = await this.#trackOf(stream, video);
-    if (session !== this.#session) return; // stopped, or watching something else, meanwhile
+    if (session !== this.#session || this.#disposed) return; // stopped, or watching something else, meanwhile
     const own = track.clone(); // stopping ours never stops the caller's
-    this.#watching = { track: own, kind, session };
+    const watching = { track: own, source: track, video, stream: video ? video.srcObject : stream, src: video?.currentSrc, kind, session };
+    this.#watching = watching;
     own.addEventListener('ended', () => this.#lost(session));
     track.addEventListener('ended', () => this.#lost(session), { once: true });
-    const frames = this.options.frames === 'bitmap' || typeof MediaStreamTrackProcessor === 'undefined' ? 'bitmap' : 'track';
-    this.#watching.frames = frames;
+    this.#sourceCheck = setInterval(() => this.#checkSource(), SOURCE_CHECK_MS);
     const settings = { session, source: kind, smoothing: this.options.smoothing };
-    if (frames === 'track') {
+    watching.frames = this.#frameWay();
+    if (watching.frames === 'track') {
       const { readable } = new MediaStreamTrackProcessor({ track: own });
       await this.#request('watch', { ...settings, readable }, [readable]);
-    } else {
-      await this.#request('watch', settings);
-      this.#postBitmaps(session, video ?? await this.#playing(new MediaStream([own])));
+      return;
     }
+    if (watching.frames === 'worker') {
+      try {
+        await this.#request('watch', { ...settings, track: own }, [own]);
+        return;
+      } catch (error) {
+        if (error.name !== 'DataCloneError') throw error;
+        watching.frames = 'bitmap'; // this browser cannot send a track to a worker
+      }
+    }
+    await this.#request('watch', settings);
+    this.#postFrames(session, video ?? await this.#playing(new MediaStream([own])));
   }
 
-  /** How watched frames reach the worker: 'track' or 'bitmap' (null when not watching). */
+  /** How watched frames reach the worker: 'track', 'worker' or 'bitmap' (null when not watching). */
   get frameSource() {
     return this.#watching?.frames ?? null;
   }
@@ -163,11 +229,12 @@ export class Mien extends EventTarget {
   /** Stop analysing what `watch` was given (its tracks go on). */
   stop() {
     this.#session += 1;
+    clearInterval(this.#sourceCheck);
     if (!this.#watching) return;
     this.#watching.track.stop();
-    this.#watching.video?.remove?.();
+    if (this.#watching.offPage) this.#watching.offPage.srcObject = null;
     this.#watching = null;
-    this.#request('stop').catch(() => {});
+    if (!this.#disposed) this.#request('stop').catch(() => {});
   }
 
   /**
@@ -175,6 +242,7 @@ export class Mien extends EventTarget {
    * resolution, searched all over for small faces. Resolves to {faces, width, height, ms, stages}.
    */
   async analyse(picture) {
+    this.#alive();
     const bitmap = await toBitmap(picture);
     const { faces, width, height, ms, stages } = await this.#request('analyse', { bitmap }, [bitmap]);
     return { faces, width, height, ms, stages };
@@ -189,12 +257,19 @@ export class Mien extends EventTarget {
    * example is left.
    */
   async personalise(examples) {
-    if (!this.classes) throw Object.assign(new Error('No expression model is in use, so there is nothing to personalise.'), { topic: 'model' });
+    this.#alive();
+    if (!this.classes) throw new MienError('No expression model is in use, so there is nothing to personalise.', 'model');
+    if (examples === null || typeof examples !== 'object' || Array.isArray(examples)) {
+      throw new MienError('personalise takes an object of examples by class, such as {neutral: [picture, ...]}; give one.', 'argument');
+    }
     const transfer = [];
     const prepared = {};
     for (const [name, items] of Object.entries(examples)) {
       if (!this.classes.includes(name)) {
-        throw new Error(`The model has no class "${name}"; its classes are ${this.classes.join(', ')}.`);
+        throw new MienError(`The model has no class "${name}"; its classes are ${this.classes.join(', ')}.`, 'argument');
+      }
+      if (!items || typeof items[Symbol.iterator] !== 'function') {
+        throw new MienError(`The examples of "${name}" are not a list; give an array of pictures or faces.`, 'argument');
       }
       prepared[name] = await Promise.all([...items].map(async (item) => {
         if (item?.features && item.frameScores) return { features: item.features, scores: this.classes.map((c) => item.frameScores[c]) };
@@ -209,36 +284,111 @@ export class Mien extends EventTarget {
 
   /** Read faces with `profile` (from personalise, or saved), or with the shipped model alone (null). */
   async useProfile(profile) {
+    this.#alive();
     await this.#request('profile', { profile });
     this.profile = profile;
   }
 
-  /** End the worker and everything it holds. */
+  /** End the worker and everything it holds. Every method called afterwards rejects at once. */
   dispose() {
+    if (this.#disposed) return;
     this.stop();
+    this.#disposed = true;
     document.removeEventListener('visibilitychange', this.#onVisibility);
+    document.removeEventListener('securitypolicyviolation', this.#onRefused);
     this.#worker?.terminate();
-    this.#failAll(new Error('This Mien was disposed of.'));
+    this.#failAll(new MienError(DISPOSED, 'disposed'));
   }
 
   // --- inside ---------------------------------------------------------------------------------
 
-  async #configure(backend, model) {
-    let answer;
+  #alive() {
+    if (this.#disposed) throw new MienError(DISPOSED, 'disposed');
+  }
+
+  // While the page is hidden, watching pauses: no frame is analysed.
+  #onVisibility = () => {
+    this.#request('pause', { hidden: document.hidden }).catch(() => {});
+  };
+
+  #onRefused = (event) => {
+    if (/^(worker-src|script-src)/.test(event.effectiveDirective)) this.#refused ??= { directive: event.effectiveDirective, blocked: event.blockedURI };
+  };
+
+  /** The worker: from its own URL (which bundlers rewrite), or, from another origin, through a same-origin blob. */
+  #startWorker() {
+    document.addEventListener('securitypolicyviolation', this.#onRefused);
+    this.#ready = new Promise((resolve) => { this.#readyNow = resolve; });
     try {
-      answer = await this.#request('backend', {
-        requested: backend, renderer: this.#renderer, url: this.#modelUrl(model), features: this.options.features,
-      });
+      this.#worker = new Worker(new URL('./static/js/analysis-worker.js', import.meta.url), { type: 'module' });
     } catch (error) {
-      throw Object.assign(error, { topic: 'backend' });
+      if (error.name !== 'SecurityError') throw error;
+      // mien.js came from another origin, whose scripts cannot be a worker here: a blob of this page's
+      // imports it, and reports what the page's policy refuses on the way.
+      const url = new URL(WORKER_PATH, HERE).href;
+      const source = `self.addEventListener('securitypolicyviolation', (e) => self.postMessage({ type: 'refused', directive: e.effectiveDirective, blocked: e.blockedURI }));
+import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable', message: String(e.message || e) }));`;
+      const blob = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      this.#worker = new Worker(blob, { type: 'module' });
+      this.#ready.then(() => URL.revokeObjectURL(blob));
+    }
+    this.#worker.addEventListener('message', ({ data }) => this.#receive(data));
+    this.#worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.#workerFailed(event.message);
+    });
+  }
+
+  /** Why the worker did not start, in one sentence, for every request waiting on it. */
+  async #workerFailed(reason) {
+    const url = new URL(WORKER_PATH, HERE).href;
+    let message;
+    if (location.protocol === 'file:') {
+      message = 'This page was opened from a file (file://), where browsers start no worker; serve it over http or https (any static server will do).';
+    } else if (this.#refused) {
+      message = policySentence(this.#refused);
+    } else {
+      const status = await fetch(url, { method: 'HEAD' }).then((response) => response.status, () => null);
+      if (status >= 400) message = `Mien's worker was not found at ${url} (the server answered ${status}): the component's files are not served there; serve its whole folder, or follow the README's recipe for your bundler.`;
+      else if (status === null) message = `Mien's worker at ${url} could not be fetched (no answer, or its server sends no CORS header); serve the component's folder with Access-Control-Allow-Origin, or from the page's own server.`;
+      else message = `Mien's worker could not start (${reason || 'no reason given'}); try a current Chrome, Edge, Firefox or Safari.`;
+    }
+    this.#broken = new MienError(message, this.#refused ? 'csp' : 'worker');
+    this.#failAll(this.#broken);
+  }
+
+  async #configure(backend, model) {
+    const request = () => this.#request('backend', {
+      requested: backend, renderer: this.#renderer, url: model, features: this.options.features, threads: this.#threads,
+    });
+    let answer;
+    if (this.#threads && wasmThreadsHelp()) {
+      // A WebAssembly thread pool that never starts would hang here for ever (seen in Firefox): start again without it.
+      const hung = Symbol('hung');
+      const watchdog = this.#poolStarting.then(() => delay(POOL_WAIT_MS)).then(() => (this.#poolStarted ? new Promise(() => {}) : hung));
+      answer = await Promise.race([request(), watchdog]);
+      if (answer === hung) {
+        this.#threads = false;
+        this.#worker.terminate();
+        this.#pending.clear(); // the hung request is dropped with its worker
+        this.#startWorker();
+        answer = await request();
+        answer.note = `WebAssembly's threads did not start within ${POOL_WAIT_MS / 1000} s here, so Mien started again on one thread.`;
+      }
+    } else {
+      answer = await request();
     }
     this.#takeBackend(answer);
     this.#takeModel(answer);
   }
 
-  #modelUrl(url) {
-    if (url === null) return null;
-    return folderUrl(url ?? 'models/model/', this.base);
+  /** The way frames will reach the worker, by the option and what this browser has. */
+  #frameWay() {
+    const { frames } = this.options;
+    const pageProcessor = typeof MediaStreamTrackProcessor !== 'undefined';
+    if (frames === 'bitmap') return 'bitmap';
+    if (frames === 'worker' || (frames === 'auto' && !pageProcessor)) return this.#workerTrackProcessor ? 'worker' : 'bitmap';
+    return pageProcessor ? 'track' : 'bitmap';
   }
 
   #takeBackend({ name, description, note }) {
@@ -250,42 +400,48 @@ export class Mien extends EventTarget {
     this.model = problem ? null : url;
     this.classes = problem ? null : classes;
     this.modelSha256 = problem ? null : sha256 ?? null;
-    if (problem) throw Object.assign(new Error(problem), { topic: 'model' });
+    if (problem) throw new MienError(problem, /Content-Security-Policy/.test(problem) ? 'csp' : 'model');
   }
 
   async #trackOf(stream, video) {
     if (stream) {
       const [track] = stream.getVideoTracks();
-      if (!track || track.readyState === 'ended') throw new Error('This stream has no live video track; give the stream of a camera that runs.');
+      if (!track || track.readyState === 'ended') throw new MienError('This stream has no live video track; give the stream of a camera that runs.', 'camera');
       return track;
     }
     if (video.srcObject instanceof MediaStream) return this.#trackOf(video.srcObject);
-    if (!video.currentSrc && !video.src) await once(video, 'loadedmetadata');
-    if (video.readyState < HTMLMediaElement.HAVE_METADATA) await once(video, 'loadedmetadata');
+    await metadataOf(video);
     const captured = video.captureStream?.() ?? video.mozCaptureStream?.();
-    if (!captured) throw new Error('This browser cannot take frames from a video file; watch a camera stream instead.');
-    if (captured.getVideoTracks().length === 0) await once(captured, 'addtrack');
+    if (!captured) throw new MienError('This browser cannot take frames from a video file; watch a camera stream instead.', 'camera');
+    if (captured.getVideoTracks().length === 0) await new Promise((resolve) => captured.addEventListener('addtrack', resolve, { once: true }));
     return captured.getVideoTracks()[0];
   }
 
-  /** An off-page video playing `stream`, for browsers without frames from the track. */
+  /** An off-page video playing `stream`, for frames posted from the page. */
   async #playing(stream) {
     const video = Object.assign(document.createElement('video'), { muted: true, playsInline: true, srcObject: stream });
     await video.play();
-    this.#watching.video = video;
+    this.#watching.offPage = video;
     return video;
   }
 
-  /** Where a browser lacks frames from the track: post a bitmap of the video whenever the worker is free. */
-  #postBitmaps(session, video) {
+  /**
+   * Where the worker cannot read the track: post each frame of `video` as it is shown, without
+   * waiting for the answer (the worker keeps the newest while it analyses one).
+   */
+  #postFrames(session, video) {
+    let videoFrames = typeof VideoFrame === 'function';
     const step = async () => {
-      if (session !== this.#session || document.hidden) return; // stopped, or hidden: visibilitychange restarts it
-      if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
+      if (session !== this.#session) return; // stopped
+      if (!document.hidden && video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
+        let frame = null;
         try {
-          const bitmap = await createImageBitmap(video);
-          this.#result(await this.#request('frame', { bitmap, session }, [bitmap]));
+          frame = videoFrames ? new VideoFrame(video) : await createImageBitmap(video);
+          this.#worker.postMessage({ type: 'frame', session, frame }, [frame]);
         } catch (error) {
-          this.#dispatch('error', { message: error.message, topic: 'analysis' });
+          frame?.close();
+          if (videoFrames) videoFrames = false; // this browser cannot send a VideoFrame: bitmaps from now on
+          else this.#dispatch('error', new MienError(`A frame could not be read (${error.message}); try another browser.`, 'analysis'));
         }
       }
       if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(step);
@@ -294,14 +450,20 @@ export class Mien extends EventTarget {
     step();
   }
 
-  #lost(session) {
-    if (session !== this.#session) return;
-    this.stop();
-    this.#dispatch('error', { message: 'The camera or video ended (unplugged, or stopped by another part of the page), so Mien stopped watching it.', topic: 'camera' });
+  /** Whether the watched source is gone: its track stopped (by script: no event) or the video lost its source. */
+  #checkSource() {
+    const watching = this.#watching;
+    if (!watching) return;
+    const { source, video, stream, src } = watching;
+    const lostSource = video && (video.srcObject !== stream || (src !== undefined && !video.srcObject && video.currentSrc !== src));
+    if (source.readyState === 'ended' || lostSource) this.#lost(watching.session);
   }
 
-  #result({ session, superseded, type, id, ok, ...detail }) {
-    if (session === this.#session && !superseded) this.#dispatch('result', detail);
+  #lost(session) {
+    if (session !== this.#session || !this.#watching) return;
+    const { kind } = this.#watching;
+    this.stop();
+    this.#dispatch('ended', { source: kind, message: `The ${kind === 'camera' ? 'camera' : 'video'} ended (stopped, unplugged, or its source removed by the page), so Mien stopped watching it.` });
   }
 
   #receive(data) {
@@ -309,15 +471,42 @@ export class Mien extends EventTarget {
     if (answer) {
       this.#pending.delete(data.id);
       if (data.ok) answer.resolve(data);
-      else answer.reject(new Error(data.message));
-    } else if (data.type === 'result') {
-      this.#result(data);
-    } else if (data.type === 'backend') { // switched by itself: the GPU's context was lost
-      this.#takeBackend(data);
-      this.#dispatch('backend', { name: data.name, description: data.description });
-      this.#dispatch('error', { message: data.note, topic: 'backend' });
-    } else if (data.type === 'error') {
-      this.#dispatch('error', { message: data.message, topic: data.topic });
+      else answer.reject(new MienError(data.message, data.topic ?? answer.topic));
+      return;
+    }
+    switch (data.type) {
+      case 'ready':
+        this.#workerTrackProcessor = data.trackProcessor;
+        this.#readyNow();
+        break;
+      case 'pool':
+        if (data.started) this.#poolStarted = true;
+        else this.#poolStart();
+        break;
+      case 'result':
+        if (data.session === this.#session) {
+          this.#checkSource();
+          if (data.session === this.#session) this.#dispatch('result', withoutEnvelope(data));
+        }
+        break;
+      case 'ended':
+        this.#lost(data.session);
+        break;
+      case 'refused':
+        this.#refused ??= data;
+        break;
+      case 'unloadable':
+        this.#workerFailed(data.message);
+        break;
+      case 'backend': // switched by itself: the GPU's context was lost
+        this.#takeBackend(data);
+        this.#dispatch('backend', { name: data.name, description: data.description });
+        this.#dispatch('error', new MienError(data.note, 'backend'));
+        break;
+      case 'error':
+        if (data.session === undefined || data.session === this.#session) this.#dispatch('error', new MienError(data.message, data.topic));
+        break;
+      default:
     }
   }
 
@@ -325,16 +514,45 @@ export class Mien extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  #request(type, message = {}, transfer = []) {
+  async #request(type, message = {}, transfer = []) {
+    if (this.#disposed) throw new MienError(DISPOSED, 'disposed');
+    await this.#ready;
+    if (this.#broken || this.#disposed) throw this.#broken ?? new MienError(DISPOSED, 'disposed');
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, id, type }, transfer);
+      this.#pending.set(id, { resolve, reject, topic: REQUEST_TOPICS[type] ?? 'analysis' });
+      try {
+        this.#worker.postMessage({ ...message, id, type }, transfer);
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(error);
+      }
     });
   }
 
   #failAll(error) {
     for (const answer of this.#pending.values()) answer.reject(error);
     this.#pending.clear();
+    this.#readyNow(); // requests still waiting for the worker are refused at once
   }
+}
+
+const withoutEnvelope = ({ session, type, id, ok, ...detail }) => detail;
+
+function checkBackend(name) {
+  if (name !== 'auto' && !BACKENDS.includes(name)) {
+    throw new MienError(`"${name}" is no backend; use 'auto' or one of ${BACKENDS.join(', ')}.`, 'argument');
+  }
+}
+
+/** Mien.create's options, checked: a wrong value is refused with a sentence, an unknown name is a warning. */
+function checkedOptions(options) {
+  if (options === null || typeof options !== 'object') throw new MienError('Mien.create takes an object of options (or nothing); see DEFAULTS.', 'argument');
+  const unknown = Object.keys(options).filter((name) => !(name in DEFAULTS));
+  if (unknown.length) console.warn(`Mien: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (ignored); the options are ${Object.keys(DEFAULTS).join(', ')}.`);
+  const checked = { ...DEFAULTS, ...options };
+  checkBackend(checked.backend);
+  if (!FRAMES.includes(checked.frames)) throw new MienError(`"${checked.frames}" is no way of sending frames; use one of ${FRAMES.join(', ')}.`, 'argument');
+  if (checked.model != null) checked.model = folderUrl(checked.model);
+  return checked;
 }

@@ -54,7 +54,7 @@ def blank(browser, server):
 
 def evaluate(page, script: str, arg=None):
     """Run ``script`` (the body of an async function of ``arg``, with Mien imported) in ``page``."""
-    return page.evaluate(f"async (arg) => {{ const {{ Mien, DEFAULTS }} = await import('/mien.js'); {script} }}", arg)
+    return page.evaluate(f"async (arg) => {{ const {{ Mien, MienError, DEFAULTS }} = await import('/mien.js'); {script} }}", arg)
 
 
 def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
@@ -62,25 +62,27 @@ def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
         const before = new Set(Object.getOwnPropertyNames(window));
         const mien = await Mien.create();
         const added = Object.getOwnPropertyNames(window).filter((name) => !before.has(name));
-        const answer = { defaults: DEFAULTS, classes: mien.classes, backend: mien.backend, model: mien.model, base: mien.base, added,
-                         tf: typeof tf };
+        const answer = { defaults: DEFAULTS, classes: mien.classes, backend: mien.backend, model: mien.model, added,
+                         tf: typeof tf, note: mien.backendNote };
         mien.dispose();
         return answer;""")
-    assert result["defaults"] == {"base": f"{server}/", "model": None, "backend": "auto", "smoothing": True, "features": False,
-                                  "frames": "auto"}
+    assert result["defaults"] == {"model": None, "backend": "auto", "smoothing": True, "features": False, "frames": "auto"}
     assert result["classes"] == ["angry", "happy", "neutral", "sad"] and result["model"] == f"{server}/models/model/"
-    assert result["backend"] == "wasm" and result["base"] == f"{server}/"  # SwiftShader's WebGL is passed over
+    assert result["backend"] == "wasm"  # SwiftShader's WebGL is passed over, and the note says why
+    assert result["note"].endswith("so Mien uses WebAssembly, which is faster here.")
     assert result["added"] == [] and result["tf"] == "undefined"  # no global, and no network on this thread
 
 
 @pytest.mark.parametrize("options, message", [
     ({"model": "/models/nothing/"}, "The expression model at {server}/models/nothing/ could not be used (its metadata.json "
                                     "answered 404). Faces are still found; export the model again on the server."),
-    ({"backend": "webgl", "base": "/nowhere/"}, "Mien's worker could not start"),
+    ({"backend": "gpu"}, "\"gpu\" is no backend; use 'auto' or one of webgpu, webgl, wasm, cpu."),
+    ({"frames": -1}, "\"-1\" is no way of sending frames; use one of auto, track, worker, bitmap."),
 ])
 def test_create_rejects_with_the_pages_sentence(blank, server, options, message):
-    error = evaluate(blank, "try { await Mien.create(arg); return null; } catch (error) { return error.message; }", options)
-    assert error.startswith(message.format(server=server))
+    error = evaluate(blank, """try { await Mien.create(arg); return null; }
+        catch (error) { return [error.message, error instanceof MienError, error.topic]; }""", options)
+    assert error[0].startswith(message.format(server=server)) and error[1] and error[2] in ("model", "argument")
 
 
 def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(browser, server, tmp_path):
@@ -187,17 +189,17 @@ def test_watch_rejects_with_a_sentence_what_it_cannot_watch(blank):
                       "This stream has no live video track; give the stream of a camera that runs."]
 
 
-def test_an_unplugged_camera_while_watching_is_an_error_event(blank):
-    error = evaluate(blank, """
+def test_an_unplugged_camera_while_watching_is_an_ended_event(blank):
+    ended = evaluate(blank, """
         const mien = await Mien.create({ model: null });
         const stream = await navigator.mediaDevices.getUserMedia({ video: true });
-        const failed = new Promise((resolve) => mien.addEventListener('error', ({ detail }) => resolve(detail), { once: true }));
+        const ended = new Promise((resolve) => mien.addEventListener('ended', ({ detail }) => resolve(detail), { once: true }));
         await mien.watch(stream);
         stream.getVideoTracks()[0].dispatchEvent(new Event('ended'));  // as when the camera is unplugged
-        const detail = await failed;
+        const detail = await ended;
         mien.dispose();
         return detail;""")
-    assert error["topic"] == "camera" and error["message"].startswith("The camera or video ended")
+    assert ended["source"] == "camera" and ended["message"].startswith("The camera ended")
 
 
 def test_analyse_gives_every_face_of_a_picture_at_full_resolution_and_dispatches_nothing(blank, tmp_path):

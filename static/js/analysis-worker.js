@@ -2,31 +2,31 @@
 // page's main thread, so that its video, drawing and controls never wait for the networks.
 // mien.js starts it and is its only correspondent.
 //
-// Watched frames arrive straight from a video track (a ReadableStream of VideoFrames, from
-// MediaStreamTrackProcessor) or, in browsers without that, as ImageBitmaps posted one at a time;
-// pictures to analyse arrive as ImageBitmaps. Requests carry an `id` and are answered with a
-// message of the same id; results of watched frames are posted as {type: 'result'} messages.
-// Every file is found relative to this module, so the whole folder can be served from anywhere.
+// Watched frames arrive in one of three ways, whichever the browser allows: a ReadableStream of
+// VideoFrames (MediaStreamTrackProcessor on the page), the video track itself (read here with the
+// worker's own MediaStreamTrackProcessor), or frames posted by the page as each is shown, of which
+// only the newest waits while one is analysed. Each way, every result is posted as a
+// {type: 'result'} message. Pictures to analyse arrive as ImageBitmaps. Requests carry an `id` and
+// are answered with a message of the same id. Every file is found through assets.js.
 
-import '../../vendor/tfjs/tf.es2017.min.js';
-import '../../vendor/tfjs-backend-wasm/tf-backend-wasm.es2017.min.js';
-import '../../vendor/tfjs-backend-webgpu/tf-backend-webgpu.es2017.min.js';
-import { chooseBackend, describeBackend, watchContextLoss } from './backend.js';
+import { DEFAULT_MODEL } from './assets.js';
+import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
 import { fitProfile, personalScores, profileProblem } from './personal.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
-const { tf } = globalThis;
+let tf = null; // TF.js, loaded with the first backend request
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
 let detector = null;
 let finder = null; // follows the watched faces from frame to frame
 let expressionModel = null;
 let modelUrl = null;
+let modelRequested; // as mien.js asked for it: undefined for the component's own model, null for none, or a folder URL
 let modelRequests = 0; // the newest model request wins; older ones still waiting are dropped
-let watching = null; // {reader, session, source} while frames stream in
+let watching = null; // {session, source, reader?, waiting?, busy?} while frames come in
 let paused = false;
 let renderer = null; // the page's WebGL renderer, or null where the page has no WebGL
 let wantFeatures = false; // whether faces carry their features (Mien.create's features option)
@@ -34,6 +34,21 @@ let profile = null; // the person's profile in use (personal.js), or null: the s
 let tracker = new FaceTracker();
 const timings = [];
 const pictureCopy = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true });
+
+// What this worker's Content-Security-Policy refused (the page's own, or its server's for this
+// script), so that a file that does not load is explained by the directive that blocked it.
+let refused = null;
+self.addEventListener('securitypolicyviolation', (event) => {
+  refused = { directive: event.effectiveDirective, blocked: event.blockedURI };
+});
+
+/** The sentence for a load that failed because of a Content-Security-Policy, or null. */
+function policyProblem() {
+  if (!refused) return null;
+  const { directive, blocked } = refused;
+  const source = /^https?:/.test(blocked) ? new URL(blocked).origin : blocked;
+  return `The page's Content-Security-Policy blocked ${blocked} (${directive}), so Mien cannot load it; add ${source === self.location.origin ? "'self'" : source} to the policy's ${directive} (README: Content Security Policy).`;
+}
 
 // Frames, model loads and backend switches take turns: none starts while another runs.
 let queue = Promise.resolve();
@@ -50,13 +65,14 @@ async function loadDetector() {
   detector?.dispose();
   detector = null;
   finder = null;
+  refused = null;
   try {
     detector = await FaceDetector.load(tf, await loadFinder());
     finder = new FaceFinder(detector);
     return null;
   } catch (error) {
     console.error(error);
-    return 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run python -m web.vendor there).';
+    return policyProblem() ?? 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run python -m web.vendor there).';
   }
 }
 
@@ -64,7 +80,9 @@ async function loadDetector() {
  * Load the expression model in the folder at `url` (none when null), replacing the one in use.
  * Resolves to {url, classes, problem}: its class names (null without a model) and a sentence or null.
  */
-async function loadExpressionModel(url) {
+async function loadExpressionModel(requested) {
+  const url = requested === undefined ? new URL('./', DEFAULT_MODEL.graph).href : requested; // the component's own model
+  modelRequested = requested;
   expressionModel?.dispose();
   expressionModel = null;
   if (url !== modelUrl) profile = null; // a profile belongs to one model (kept when the same one loads again)
@@ -73,13 +91,15 @@ async function loadExpressionModel(url) {
   timings.length = 0;
   if (!url) return { url, classes: null, problem: null };
   try {
-    expressionModel = await ExpressionModel.load(tf, url);
+    refused = null;
+    expressionModel = await ExpressionModel.load(tf, requested === undefined ? DEFAULT_MODEL : url);
     modelUrl = url;
     return { url, classes: expressionModel.classes, sha256: expressionModel.metadata.weights_sha256, problem: null };
   } catch (error) {
     console.error(error);
     profile = null;
-    return { url, classes: null, problem: `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.` };
+    const problem = policyProblem() ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.`;
+    return { url, classes: null, problem: detector ? problem : problem.replace(' Faces are still found;', ' Nothing can be read;') };
   }
 }
 
@@ -87,10 +107,14 @@ async function loadExpressionModel(url) {
  * Switch TF.js to `requested` and load the models on it (the expression model at `url`, by
  * default the one in use); resolves to what the page shows.
  */
-async function useBackend(requested, url = modelUrl) {
-  const { name, note } = await chooseBackend(tf, requested, renderer, timeDetector);
+async function useBackend(requested, url, threads = true) {
+  tf ??= await loadTfjs().catch((error) => {
+    throw new Error(policyProblem() ?? `TensorFlow.js could not be loaded (${error.message}); check that the component's vendor/ files are served.`);
+  });
+  const onPool = (started) => self.postMessage({ type: 'pool', started }); // the page's watchdog
+  const { name, note } = await chooseBackend(tf, requested, renderer, { workload: timeDetector, threads, onPool });
   watchContextLoss(tf, () => exclusive(async () => {
-    const switched = await useBackend('wasm');
+    const switched = await useBackend('wasm', modelRequested);
     self.postMessage({
       type: 'backend', ...switched,
       note: 'The GPU stopped answering (its WebGL context was lost), so Mien switched to WebAssembly.',
@@ -191,15 +215,36 @@ async function analyseWatchedFrame(picture, { session, source }) {
 
 /** Start watching: a new stream's faces are new faces. */
 function startWatching({ session, source, smoothing }) {
-  watching?.reader?.cancel();
-  watching = { session, source };
+  stopWatching();
+  watching = { session, source, waiting: null, busy: false };
   tracker = new FaceTracker(smoothing ? {} : { keepScores: 0, keepBox: 0 });
   finder?.reset();
   expressionModel?.forget();
   timings.length = 0;
 }
 
-/** Analyse a stream's frames as they come, until it ends or the page says stop. */
+function stopWatching() {
+  if (!watching) return;
+  watching.reader?.cancel().catch(() => {});
+  watching.track?.stop();
+  watching.waiting?.close();
+  watching = null;
+}
+
+/** Analyse one watched frame and post its result (or the sentence of its failure); closes the frame. */
+function analyseAndPost(frame, stream) {
+  return exclusive(async () => {
+    try {
+      if (watching === stream && !paused) self.postMessage(await analyseWatchedFrame(frame, stream));
+    } catch (error) {
+      self.postMessage({ type: 'error', topic: 'analysis', session: stream.session, message: `Analysing the picture failed (${error.message}); try another backend.` });
+    } finally {
+      frame.close();
+    }
+  });
+}
+
+/** Analyse a stream's frames as they come (the stream keeps only the newest), until it ends or the page says stop. */
 async function readFrames(readable, stream) {
   const reader = readable.getReader();
   stream.reader = reader;
@@ -207,23 +252,32 @@ async function readFrames(readable, stream) {
     for (;;) {
       const { value: frame, done } = await reader.read();
       if (done) break;
-      if (paused) {
-        frame.close(); // the page is hidden: drop frames unread
-        continue;
-      }
-      await exclusive(async () => {
-        try {
-          if (watching === stream) self.postMessage(await analyseWatchedFrame(frame, stream));
-        } catch (error) {
-          self.postMessage({ type: 'error', topic: 'analysis', message: `Analysing the picture failed (${error.message}); try another backend.` });
-        } finally {
-          frame.close();
-        }
-      });
+      await analyseAndPost(frame, stream);
     }
+  } catch {
+    // cancelled: stopped
   } finally {
-    if (watching === stream) watching = null;
+    if (watching === stream) self.postMessage({ type: 'ended', session: stream.session });
   }
+}
+
+/** A frame posted by the page: analysed now, or kept as the newest while another is analysed. */
+async function takeFrame(frame, session) {
+  const stream = watching;
+  if (stream?.session !== session) return frame.close();
+  if (stream.busy) {
+    stream.waiting?.close(); // a newer frame came: the older one is never analysed
+    stream.waiting = frame;
+    return undefined;
+  }
+  stream.busy = true;
+  let next = frame;
+  while (next) {
+    await analyseAndPost(next, stream);
+    [next, stream.waiting] = [stream.waiting, null];
+  }
+  stream.busy = false;
+  return undefined;
 }
 
 // --- requests from mien.js ----------------------------------------------------------------------
@@ -232,7 +286,7 @@ const handlers = {
   backend: (request) => exclusive(() => {
     renderer = request.renderer;
     wantFeatures = Boolean(request.features);
-    return useBackend(request.requested, request.url);
+    return useBackend(request.requested, request.url, request.threads);
   }),
   model: ({ url }) => {
     const request = ++modelRequests;
@@ -271,19 +325,13 @@ const handlers = {
     tracker.reset(); // scores smoothed without the profile mean nothing with it
     return {};
   }),
-  watch: ({ readable, ...settings }) => {
+  watch: ({ readable, track, ...settings }) => {
     startWatching(settings);
-    if (readable) readFrames(readable, watching);
+    if (track) watching.track = track;
+    const frames = readable ?? (track && new MediaStreamTrackProcessor({ track }).readable);
+    if (frames) readFrames(frames, watching);
     return {};
   },
-  frame: ({ bitmap, session }) => exclusive(async () => {
-    try {
-      if (watching?.session !== session) return { type: 'result', session, superseded: true };
-      return await analyseWatchedFrame(bitmap, watching);
-    } finally {
-      bitmap.close();
-    }
-  }),
   analyse: ({ bitmap }) => exclusive(async () => {
     try {
       return await analyse(bitmap, { live: false });
@@ -292,8 +340,7 @@ const handlers = {
     }
   }),
   stop: () => {
-    watching?.reader?.cancel();
-    watching = null;
+    stopWatching();
     tracker.reset();
     finder?.reset();
     expressionModel?.forget();
@@ -307,10 +354,13 @@ const handlers = {
 
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
+  if (type === 'frame') return takeFrame(data.frame, data.session); // posted frames are not answered
   try {
     self.postMessage({ id, ok: true, ...(await handlers[type](data)) });
   } catch (error) {
     console.error(error);
-    self.postMessage({ id, ok: false, message: error.message });
+    self.postMessage({ id, ok: false, message: error.message, topic: error.topic });
   }
 };
+
+self.postMessage({ type: 'ready', trackProcessor: typeof MediaStreamTrackProcessor !== 'undefined' });

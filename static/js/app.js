@@ -353,6 +353,7 @@ async function main() {
   mien.addEventListener('result', ({ detail }) => showResult(detail));
   mien.addEventListener('backend', () => showBackend(null));
   mien.addEventListener('error', ({ detail }) => showMessage(detail.topic, detail.message));
+  mien.addEventListener('ended', ({ detail }) => showMessage('camera', detail.message));
   showBackend();
   if (modelUrl) await useModel(modelUrl);
   wireControls();

@@ -4,8 +4,9 @@
 // (webglRenderer), where the browser's settings about WebGL apply; the analysis worker, where
 // TF.js runs, chooses with it and with the WebGPU adapter it sees.
 
+import { TFJS, WASM_BINARIES } from './assets.js';
+
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
-const WASM_FILES = new URL('../../vendor/tfjs-backend-wasm/', import.meta.url).href;
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
 
 /** The GPU's name as WebGL reports it, or null when this browser has no WebGL (on the page). */
@@ -69,8 +70,35 @@ export function automaticOrder(renderer, adapter = null) {
   return { order: ['webgl', ...webgpu, 'wasm', 'cpu'], note: null, race: webgpu.length ? ['webgl', 'webgpu'] : null };
 }
 
+/** TF.js with its WebGL, CPU and WebAssembly backends (the WebGPU one is loaded when it is tried). */
+export async function loadTfjs() {
+  if (!globalThis.tf?.wasm) {
+    // UMD scripts that set the global tf: imported by URL, so that bundlers copy them rather than parse them.
+    await import(/* webpackIgnore: true */ /* @vite-ignore */ TFJS.core);
+    await import(/* webpackIgnore: true */ /* @vite-ignore */ TFJS.wasm);
+  }
+  return globalThis.tf;
+}
+
+/** Whether this context may compile WebAssembly (a Content-Security-Policy without 'wasm-unsafe-eval' forbids it). */
+export function webAssemblyAllowed() {
+  try {
+    return Boolean(new WebAssembly.Module(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0)));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the WebAssembly backend would run more than one thread: TF.js takes half the logical
+ * cores, and only where the page is cross-origin isolated. Where it would run one, its pool of
+ * helper workers is never made (in Firefox that start-up froze about one load in four).
+ */
+export const wasmThreadsHelp = () => Boolean(self.crossOriginIsolated) && (navigator.hardwareConcurrency ?? 1) >= 4;
+
 async function trySetBackend(tf, name) {
   try {
+    if (name === 'webgpu' && !tf.findBackendFactory('webgpu')) await import(/* webpackIgnore: true */ /* @vite-ignore */ TFJS.webgpu);
     if (!(await tf.setBackend(name))) return false;
     await tf.ready();
     return tf.getBackend() === name;
@@ -84,22 +112,32 @@ async function trySetBackend(tf, name) {
  * Switch TF.js to `requested` ('auto' or one of BACKENDS), falling back along the way; `renderer`
  * is the page's webglRenderer() (null: no WebGL). On a machine where both WebGL and WebGPU run on
  * real hardware, 'auto' times `workload` (an async function of the backend's name, resolving to
- * milliseconds) on each and takes the faster, once per worker. Resolves to {name, note}: the
- * backend in use and a sentence for the visitor, or null.
+ * milliseconds) on each and takes the faster, once per worker. `threads: false` keeps WebAssembly
+ * on one thread; `onPool(started)` is called before (false) and after (true) WebAssembly starts its
+ * pool of threads. Resolves to {name, note}: the backend in use and a sentence for the visitor, or
+ * null. Rejects with a sentence where the page's Content-Security-Policy forbids WebAssembly and
+ * only a software renderer or plain JavaScript would be left.
  */
-export async function chooseBackend(tf, requested, renderer, workload = null) {
-  tf.wasm?.setWasmPaths(WASM_FILES);
+export async function chooseBackend(tf, requested, renderer, { workload = null, threads = true, onPool = () => {} } = {}) {
+  tf.wasm.setWasmPaths(WASM_BINARIES);
+  const pooled = threads && wasmThreadsHelp();
+  if (!pooled) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   let { order, note, race } = automaticOrder(renderer, await webgpuAdapter());
+  if ((requested === 'wasm' || (requested === 'auto' && order[0] === 'wasm')) && !webAssemblyAllowed()) {
+    throw Object.assign(new Error("The page's Content-Security-Policy does not let WebAssembly run, and without it Mien would be left with a software renderer here; add 'wasm-unsafe-eval' to the policy's script-src (README: Content Security Policy)."), { topic: 'csp' });
+  }
   if (requested === 'auto' && race && workload) {
     raced ??= await fastest(tf, race, workload);
     order = [raced, ...order.filter((name) => name !== raced)];
   }
   if (BACKENDS.includes(requested)) order = [requested, ...order.filter((name) => name !== requested)];
   for (const name of order) {
-    if (await trySetBackend(tf, name)) {
-      const fellBack = BACKENDS.includes(requested) && name !== requested;
-      if (fellBack) note = `The ${requested} backend could not start here, so Mien runs on ${name}.`;
-      return { name, note: fellBack || requested === 'auto' ? note : null };
+    if (name === 'wasm' && pooled) onPool(false);
+    const started = await trySetBackend(tf, name);
+    if (name === 'wasm' && pooled) onPool(true);
+    if (started) {
+      if (name !== order[0]) note = `The ${order[0]} backend could not start here, so Mien runs on ${name}.`; // the note always names the backend in use
+      return { name, note: name !== order[0] || requested === 'auto' ? note : null };
     }
   }
   throw new Error('No TensorFlow.js backend could start in this browser.');

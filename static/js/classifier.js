@@ -2,6 +2,7 @@
 // the way the training faces were cropped, and classifies all faces of a frame in one batch.
 // Class names, input size and the crop geometry all come from metadata.json.
 
+import { graphFiles, readJson } from './assets.js';
 import { overlap } from './boxes.js';
 import { blockMeans, largestChange } from './pixels.js';
 
@@ -43,17 +44,23 @@ function average(a, b) {
   return { scores: mean(a.scores, b.scores), features: mean(a.features, b.features) };
 }
 
+/** The files of the exported model in the folder at `url`. */
+export function modelFiles(url) {
+  const folder = new URL(url, location.href);
+  return { metadata: new URL('metadata.json', folder).href, graph: new URL('model.json', folder).href, weights: {} };
+}
+
 export class ExpressionModel {
   /**
-   * Load the model in the folder at `url` (ending in /). Rejects with a sentence when its files do
-   * not load, or when its class names do not match its outputs (scores under the wrong names).
+   * Load an exported model: the folder at `source` (a URL ending in /), or its files
+   * ({metadata, graph, weights: {name: url}}, as assets.js names the default one). Rejects with a
+   * sentence when its files do not load, or when its class names do not match its outputs (scores
+   * under the wrong names).
    */
-  static async load(tf, url) {
-    const folder = new URL(url, location.href);
-    const response = await fetch(new URL('metadata.json', folder));
-    if (!response.ok) throw new Error(`its metadata.json answered ${response.status}`);
-    const metadata = await response.json();
-    const model = await tf.loadGraphModel(new URL('model.json', folder).href);
+  static async load(tf, source) {
+    const { metadata: metadataUrl, graph, weights } = source?.graph ? source : modelFiles(source);
+    const metadata = await readJson(metadataUrl, 'its metadata.json');
+    const model = await tf.loadGraphModel(graphFiles(tf, graph, weights));
     const { outputs: signature } = model.modelSignature;
     const output = signature[metadata.output?.name] ?? Object.values(signature)[0];
     const outputs = Number(output.tensorShape.dim.at(-1).size);

@@ -7,16 +7,12 @@
 // rule) comes from face-finder.json, which both read. `tf` is passed in, so the benchmark harness
 // runs this very code too; pictures are Pixels (pixels.js).
 
+import { DETECTOR, FACE_FINDER, graphFiles, readJson } from './assets.js';
 import { overlap } from './boxes.js';
 
-const FINDER_URL = new URL('../face-finder.json', import.meta.url);
-const DETECTORS_URL = new URL('../../vendor/face-detector/', import.meta.url);
-
 /** The face-finding definition (face-finder.json). */
-export async function loadFinder(url = FINDER_URL) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  return response.json();
+export async function loadFinder(url = FACE_FINDER) {
+  return readJson(url);
 }
 
 /** Anchor centres in input pixels for an input `rows` x `columns`, grid after grid, row by row, as the detector lays them out. */
@@ -61,7 +57,9 @@ export class FaceDetector {
    * benchmarks compare another), from the vendored detectors' folder.
    */
   static async load(tf, finder, detector = finder.detector) {
-    const artifacts = await tf.io.http(new URL(detector.file, DETECTORS_URL).href).load();
+    const files = detector.file === DETECTOR.file ? graphFiles(tf, DETECTOR.graph, DETECTOR.weights)
+      : tf.io.http(new URL(detector.file, DETECTOR.graph).href); // another vendored detector (the benchmarks')
+    const artifacts = await files.load();
     const inputSize = freeInputSides(artifacts);
     return new FaceDetector(tf, await tf.loadGraphModel(tf.io.fromMemory(artifacts)), finder, detector, inputSize);
   }
