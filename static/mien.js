@@ -12,6 +12,7 @@
 // served as they are, resolve beside this module; a page on another origin starts the worker
 // through a same-origin blob that imports it. See the README's "Use Mien in your page".
 
+import { policySentence } from './static/js/assets.js';
 import { BACKENDS, wasmThreadsHelp, webglRenderer } from './static/js/backend.js';
 
 export { BACKENDS };
@@ -54,13 +55,6 @@ const folderUrl = (url) => {
   if (!resolved.pathname.endsWith('/')) resolved.pathname += '/';
   return resolved.href;
 };
-
-/** The sentence for a worker or file the page's Content-Security-Policy refused. */
-function policySentence({ directive, blocked }) {
-  const source = /^https?:/.test(blocked) ? new URL(blocked).origin : blocked;
-  const named = source === location.origin ? "'self'" : source;
-  return `The page's Content-Security-Policy blocked ${blocked} (${directive}), so Mien cannot start; add ${named} to the policy's ${directive.replace(/-(elem|attr)$/, '')} (README: Content Security Policy).`;
-}
 
 /** A picture the worker can take: an ImageBitmap of any image, canvas, video frame or Blob. */
 async function toBitmap(picture) {
@@ -346,7 +340,7 @@ import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable
     if (location.protocol === 'file:') {
       message = 'This page was opened from a file (file://), where browsers start no worker; serve it over http or https (any static server will do).';
     } else if (this.#refused) {
-      message = policySentence(this.#refused);
+      message = policySentence(this.#refused, location.origin);
     } else {
       const status = await fetch(url, { method: 'HEAD' }).then((response) => response.status, () => null);
       if (status >= 400) message = `Mien's worker was not found at ${url} (the server answered ${status}): the component's files are not served there; serve its whole folder, or follow the README's recipe for your bundler.`;

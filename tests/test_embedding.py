@@ -223,15 +223,19 @@ def test_a_policy_that_blocks_mien_is_named_with_the_directive_to_add(browser, p
 
 
 def test_from_another_origin_the_readme_policy_works_and_a_missing_host_is_named(browser, server, tmp_path):
+    """Mien's worker starts from a blob that imports it (script-src); its files are fetched (connect-src)."""
     (tmp_path / "embedding.html").write_text(PAGE)
-    allowed = (f"default-src 'self'; script-src 'self' {server} 'wasm-unsafe-eval'; worker-src blob: {server}; "
-               f"connect-src {server}")
+    allowed = f"default-src 'self'; script-src 'self' {server} 'wasm-unsafe-eval'; worker-src blob:; connect-src {server}"
     with site_with_policy(tmp_path, allowed) as site:
         assert create_on(browser, f"{site}/embedding.html", f"{server}/mien.js") == ["ready", "wasm", 8]
-    without = f"default-src 'self'; script-src 'self' {server} 'wasm-unsafe-eval'; worker-src blob:; connect-src {server}"
+    without = f"default-src 'self'; script-src 'self' {server} 'wasm-unsafe-eval'; worker-src blob:; connect-src 'self'"
     with site_with_policy(tmp_path, without) as site:
-        topic, message = create_on(browser, f"{site}/embedding.html", f"{server}/mien.js")
-    assert topic == "csp" and f"add {server} to the policy's" in message, message
+        answer = create_on(browser, f"{site}/embedding.html", f"{server}/mien.js")
+    assert answer[0] == "csp" and f"add {server} to the policy's connect-src" in answer[1], answer
+    no_blob = f"default-src 'self'; script-src 'self' {server} 'wasm-unsafe-eval'; connect-src {server}"
+    with site_with_policy(tmp_path, no_blob) as site:
+        answer = create_on(browser, f"{site}/embedding.html", f"{server}/mien.js")
+    assert answer[0] == "csp" and "add blob: to the policy's worker-src" in answer[1], answer
 
 
 def test_a_worker_that_is_not_served_is_named_as_missing_not_as_cors(browser, package_folder, tmp_path):

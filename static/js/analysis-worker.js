@@ -9,7 +9,7 @@
 // {type: 'result'} message. Pictures to analyse arrive as ImageBitmaps. Requests carry an `id` and
 // are answered with a message of the same id. Every file is found through assets.js.
 
-import { DEFAULT_MODEL } from './assets.js';
+import { DEFAULT_MODEL, policySentence } from './assets.js';
 import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
@@ -42,12 +42,10 @@ self.addEventListener('securitypolicyviolation', (event) => {
   refused = { directive: event.effectiveDirective, blocked: event.blockedURI };
 });
 
-/** The sentence for a load that failed because of a Content-Security-Policy, or null. */
-function policyProblem() {
-  if (!refused) return null;
-  const { directive, blocked } = refused;
-  const source = /^https?:/.test(blocked) ? new URL(blocked).origin : blocked;
-  return `The page's Content-Security-Policy blocked ${blocked} (${directive}), so Mien cannot load it; add ${source === self.location.origin ? "'self'" : source} to the policy's ${directive} (README: Content Security Policy).`;
+/** The sentence for a load that failed because of a Content-Security-Policy, or null (asked right after the failure). */
+async function policyProblem() {
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the violation is reported just after the failed load
+  return refused && policySentence(refused, self.location.origin);
 }
 
 // Frames, model loads and backend switches take turns: none starts while another runs.
@@ -72,7 +70,7 @@ async function loadDetector() {
     return null;
   } catch (error) {
     console.error(error);
-    return policyProblem() ?? 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run python -m web.vendor there).';
+    return (await policyProblem()) ?? 'The face detector could not be loaded, so no face can be found. The server may lack its npm packages (run python -m web.vendor there).';
   }
 }
 
@@ -98,7 +96,7 @@ async function loadExpressionModel(requested) {
   } catch (error) {
     console.error(error);
     profile = null;
-    const problem = policyProblem() ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.`;
+    const problem = (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.`;
     return { url, classes: null, problem: detector ? problem : problem.replace(' Faces are still found;', ' Nothing can be read;') };
   }
 }
@@ -108,8 +106,8 @@ async function loadExpressionModel(requested) {
  * default the one in use); resolves to what the page shows.
  */
 async function useBackend(requested, url, threads = true) {
-  tf ??= await loadTfjs().catch((error) => {
-    throw new Error(policyProblem() ?? `TensorFlow.js could not be loaded (${error.message}); check that the component's vendor/ files are served.`);
+  tf ??= await loadTfjs().catch(async (error) => {
+    throw Object.assign(new Error((await policyProblem()) ?? `TensorFlow.js could not be loaded (${error.message}); check that the component's vendor/ files are served.`), { topic: refused ? 'csp' : 'backend' });
   });
   const onPool = (started) => self.postMessage({ type: 'pool', started }); // the page's watchdog
   const { name, note } = await chooseBackend(tf, requested, renderer, { workload: timeDetector, threads, onPool });

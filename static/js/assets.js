@@ -56,3 +56,13 @@ export async function readJson(url, name = url) {
 export function graphFiles(tf, graph, weights = {}) {
   return tf.io.http(graph, { weightUrlConverter: async (name) => weights[name] ?? new URL(name, graph).href });
 }
+
+/**
+ * The sentence for a file or worker that a Content-Security-Policy refused: `directive` (the
+ * violation's effectiveDirective) and `blocked` (its blockedURI), as securitypolicyviolation events give them.
+ */
+export function policySentence({ directive, blocked }, origin) {
+  const source = /^https?:/.test(blocked) ? new URL(blocked).origin : `${blocked.replace(/:$/, '')}:`;
+  const named = source === origin ? "'self'" : source;
+  return `The page's Content-Security-Policy blocked ${/^https?:/.test(blocked) ? blocked : source} (${directive}), so Mien cannot load it; add ${named} to the policy's ${directive.replace(/-(elem|attr)$/, '')} (README: Content Security Policy).`;
+}
