@@ -102,7 +102,7 @@ def test_healthz_names_a_missing_model(tmp_path):
     response = create_app({"MODEL_DIR": tmp_path / "model"}).test_client().get("/healthz")
     assert response.status_code == 503
     problem = response.get_json()["model"]["problem"]
-    assert problem == f"No model in {tmp_path / 'model'} (metadata.json is missing); run python -m exporters.to_tfjs to export one."
+    assert problem == "No model in model/ (metadata.json is missing); run python -m exporters.to_tfjs to export one."
 
 
 def test_healthz_names_a_broken_model_and_missing_vendor_files(tmp_path):
@@ -122,7 +122,8 @@ def test_models_json_lists_the_default_first_and_its_siblings(tmp_path):
     listed = client.get("/models.json").get_json()
     assert [model["id"] for model in listed] == ["model", "model-7", "model-broken"]
     assert listed[1]["url"] == "/models/model-7/" and len(listed[1]["classes"]) == 7
-    assert "url" not in listed[2] and "metadata.json is missing" in listed[2]["problem"]  # left out, and why
+    assert listed[2]["problem"] == ("No model in model-broken/ (metadata.json is missing); run python -m "
+                                  "exporters.to_tfjs to export one.")  # left out, and why, not where on the server
     assert client.get("/models/model-7/model.json").status_code == 200
 
 
@@ -134,7 +135,7 @@ def test_starting_without_a_model_says_so_on_the_console(tmp_path):
     finally:
         process.kill()
         process.wait()
-    assert first_line.startswith(f"error: No model in {tmp_path / 'nothing'}")
+    assert first_line.startswith("error: No model in nothing/ (metadata.json is missing)")
     assert "The page will say so too." in first_line
 
 
@@ -261,7 +262,7 @@ def test_a_model_whose_class_names_do_not_match_its_outputs_is_not_healthy(tmp_p
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["model"]["problem"] == (
-        f"The model in {folder} names {len(names)} classes for its 4 outputs, so its scores would be read under the "
+        f"The model in model/ names {len(names)} classes for its 4 outputs, so its scores would be read under the "
         "wrong names; export it again.")
     assert client.get("/models.json").get_json() == []
 
@@ -274,5 +275,5 @@ def test_one_broken_sibling_is_left_out_with_a_sentence_and_the_others_are_offer
     client = create_app({"MODEL_DIR": default}).test_client()
     listed = client.get("/models.json").get_json()
     assert [(model["id"], "url" in model) for model in listed] == [("model", True), ("model-odd", False)]
-    assert listed[1]["problem"] == f"The metadata.json in {broken} gives no list of class names; export the model again."
+    assert listed[1]["problem"] == "The metadata.json in model-odd/ gives no list of class names; export the model again."
     assert client.get("/healthz").status_code == 200  # the default is fine

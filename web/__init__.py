@@ -229,32 +229,34 @@ def file_stamps(folder: Path) -> list[tuple[str, int, int]] | None:
 
 
 def read_model_summary(folder: Path) -> dict:
-    """What /healthz and /models.json say of a model folder; ``problem`` is one sentence."""
+    """What /healthz and /models.json say of a model folder; ``problem`` is one sentence, which names the
+    folder by its name alone (the server's own paths are no visitor's business)."""
+    name = f"{folder.name}/"
     try:
         metadata = json.loads((folder / "metadata.json").read_text())
         manifest = read_manifest(folder / "model.json")
         shards = shard_paths(folder, manifest)
         missing = [shard.name for shard in shards if not shard.is_file()]
         if missing:
-            return {"ok": False, "problem": f"{folder} lacks the weight file {missing[0]}; export the model again."}
+            return {"ok": False, "problem": f"{name} lacks the weight file {missing[0]}; export the model again."}
         held, needed = sum(shard.stat().st_size for shard in shards), bytes_needed(manifest)
         if held != needed:
-            return {"ok": False, "problem": f"The weight files in {folder} hold {held:,} bytes where model.json "
+            return {"ok": False, "problem": f"The weight files in {name} hold {held:,} bytes where model.json "
                     f"needs {needed:,} (a copy cut short?); export the model again."}
         classes, outputs = metadata["classes"], class_outputs(manifest, metadata)
         if not isinstance(classes, list) or not all(isinstance(name, str) and name for name in classes):
-            return {"ok": False, "problem": f"The metadata.json in {folder} gives no list of class names; export the "
+            return {"ok": False, "problem": f"The metadata.json in {name} gives no list of class names; export the "
                     "model again."}
         if len(classes) != outputs:
-            return {"ok": False, "problem": f"The model in {folder} names {len(classes)} classes for its {outputs} "
+            return {"ok": False, "problem": f"The model in {name} names {len(classes)} classes for its {outputs} "
                     "outputs, so its scores would be read under the wrong names; export it again."}
         return {"ok": True, "classes": classes, "quantization": metadata.get("quantization"),
                 "validation_accuracy": metadata.get("source", {}).get("validation_accuracy")}
     except FileNotFoundError as missing:
-        return {"ok": False, "problem": f"No model in {folder} ({Path(missing.filename).name} is missing); "
+        return {"ok": False, "problem": f"No model in {name} ({Path(missing.filename).name} is missing); "
                 "run python -m exporters.to_tfjs to export one."}
     except (ValueError, KeyError, TypeError):
-        return {"ok": False, "problem": f"The model in {folder} is damaged (unreadable metadata.json or "
+        return {"ok": False, "problem": f"The model in {name} is damaged (unreadable metadata.json or "
                 "model.json); run python -m exporters.to_tfjs again."}
 
 
