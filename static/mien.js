@@ -137,6 +137,7 @@ export class Mien extends EventTarget {
   #refused = null; // what the page's Content-Security-Policy refused while the worker started
   #disposed = false;
   #sourceCheck = null;
+  #modelOption; // the model as asked for (undefined: Mien's own), so that a backend switch loads the same
 
   constructor(options = DEFAULTS) {
     super();
@@ -156,8 +157,6 @@ export class Mien extends EventTarget {
     this.#startWorker();
     document.addEventListener('visibilitychange', this.#onVisibility);
   }
-
-  #modelOption; // the model as asked for (undefined: Mien's own), so that a backend switch loads the same
 
   /** Switch the TF.js backend ('auto', 'webgpu', 'webgl', 'wasm' or 'cpu'), also while watching. */
   async setBackend(name) {
