@@ -4,6 +4,8 @@ and python -m pipeline.train --extra-data, which trains on them besides --data."
 from __future__ import annotations
 
 import json
+import os
+import tracemalloc
 
 import cv2
 import numpy as np
@@ -15,6 +17,7 @@ from pipeline.data import load_dataset, with_extra_faces
 from pipeline.expressions import parse_classes
 from pipeline.faces.crop import FACE_CROP, crop_face
 from pipeline.faces.finder import FaceDetector, detect_everywhere, largest_face
+from tests.bad_images import not_utf8, write_png_bomb
 from tests.datasets import write_image_folders
 
 
@@ -47,7 +50,9 @@ def test_each_photo_gives_its_face_as_the_page_cuts_it_in_its_expression_folder(
     output = capsys.readouterr()
     assert counts["happy"] == 1 and counts["sad"] == 1
     assert "Wrote 2 faces" in output.out
-    assert output.err.strip() == "Left out: 1 no face; 1 unreadable; 1 labelled 'shrug', no expression"
+    assert output.err.splitlines() == ["Left out: 1 no face; 1 unreadable; 1 labelled 'shrug', no expression",
+                                       f"  {photos / 'happy' / 'broken.jpg'}: it is no image this tool reads "
+                                       "(JPEG, PNG, BMP, WebP, TIFF, GIF or PGM/PPM)"]
     for folder, name, photo in (("happy", "astronaut", "happy/astronaut.jpg"), ("sad", "turned", "Sadness/turned.png")):
         face = cv2.imread(str(tmp_path / "faces" / "train" / folder / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
         assert face.shape == (48, 48)
@@ -60,7 +65,7 @@ def test_a_labels_csv_names_each_photos_expression(photos, tmp_path, capsys):
     labels.write_text("user.id,image,emotion\n1,happy/astronaut.jpg,anger\n1,Sadness/turned.png,contempt\n"
                       "1,missing.jpg,happiness\n1,shrug/astronaut.png,angry\n1,happy/astronaut.jpg,sad\n1\n")
     counts = collect.main([str(photos), "--labels", str(labels), "--out", str(tmp_path / "faces")])
-    assert dict(counts) == {"angry": 2, "unreadable": 1, "listed twice": 1}
+    assert dict(counts) == {"angry": 2, "not found": 1, "listed twice": 1}
     assert "1 labelled 'contempt', no expression; 1 labelled '', no expression" in capsys.readouterr().err
     # two photos of one name, from different folders, are both kept
     assert sorted(path.name for path in (tmp_path / "faces" / "train" / "angry").iterdir()) == [
@@ -114,3 +119,105 @@ def test_extra_data_that_does_not_exist_is_refused_before_anything_is_written(tm
     assert capsys.readouterr().err.strip() == (
         f"error: No data at {tmp_path / 'nowhere'}; give --extra-data folders (or files) that exist, separated by commas.")
     assert not (tmp_path / "run").exists()
+
+
+def refused(capsys, argv) -> str:
+    """The one sentence (exit 2) ``python -m pipeline.collect argv`` answers with."""
+    with pytest.raises(SystemExit) as stopped:
+        collect.main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def folder_bytes(folder):
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_out_the_same_as_the_photos_folder_is_refused_and_no_photo_is_touched(tmp_path, capsys):
+    """Issue row 1: the photos in PHOTOS/train/<expression>/ (the layout --data reads), --out PHOTOS."""
+    cv2.imwrite(str(tmp_path / "astronaut.jpg"), astronaut_bgr())
+    (tmp_path / "photos" / "train" / "happy").mkdir(parents=True)
+    (tmp_path / "astronaut.jpg").rename(tmp_path / "photos" / "train" / "happy" / "astronaut.png")
+    before = folder_bytes(tmp_path / "photos")
+    err = refused(capsys, [str(tmp_path / "photos"), "--out", str(tmp_path / "photos")])
+    assert err == (f"error: --out {tmp_path / 'photos'} is the photos' folder {tmp_path / 'photos'}; choose an --out "
+                   "outside it, so that no photo is written over or read again.\n")
+    assert folder_bytes(tmp_path / "photos") == before
+
+
+def test_out_inside_the_photos_folder_is_refused_every_time(photos, tmp_path, capsys):
+    """Issue row 2: --out inside the photo folder, run twice: no crops of crops."""
+    before = folder_bytes(photos)
+    for _ in range(2):
+        err = refused(capsys, [str(photos), "--out", str(photos / "faces")])
+        assert "overlaps the photos' folder" in err
+    assert folder_bytes(photos) == before and not (photos / "faces").exists()
+
+
+def test_a_second_run_into_the_same_out_writes_over_no_face(photos, tmp_path, capsys):
+    out = tmp_path / "faces"
+    collect.main([str(photos), "--out", str(out)])
+    first = folder_bytes(out)
+    collect.main([str(photos), "--out", str(out)])
+    assert "2 of them were given a new name (name-2.png...)" in capsys.readouterr().err
+    assert {path: data for path, data in folder_bytes(out).items() if path in first} == first
+    assert sorted(path.name for path in (out / "train" / "happy").iterdir()) == ["astronaut-2.png", "astronaut.png"]
+
+
+def test_a_photo_whose_name_is_no_utf8_is_read_like_any_other(photos, tmp_path, capsys):
+    """Issue row 3: bad\\xffname.png once ended the run in a segmentation fault inside cv2.imread."""
+    (photos / "happy" / "astronaut.jpg").rename(not_utf8(photos / "happy", b"bad\xffname.jpg"))
+    (photos / "happy" / "broken.jpg").rename(not_utf8(photos / "happy", b"broken\xff.jpg"))
+    counts = collect.main([str(photos), "--out", str(tmp_path / "faces")])
+    assert counts["happy"] == 1 and counts["sad"] == 1
+    assert (tmp_path / "faces" / "train" / "happy" / os.fsdecode(b"bad\xffname.png")).is_file()
+    assert "happy/broken\\xff.jpg: it is no image this tool reads" in capsys.readouterr().err
+
+
+def test_a_png_bomb_is_refused_by_its_header_and_the_photos_after_it_are_read(photos, tmp_path, capsys):
+    """Issue row 4: a small PNG of 30000 x 30000 was decoded whole (6.2 GB), or ended the run."""
+    write_png_bomb(photos / "happy" / "aaa-bomb.png")  # read first
+    tracemalloc.start()
+    try:
+        counts = collect.main([str(photos), "--out", str(tmp_path / "faces")])
+        assert tracemalloc.get_traced_memory()[1] < 200e6
+    finally:
+        tracemalloc.stop()
+    assert counts["happy"] == 1 and counts["sad"] == 1 and counts["unreadable"] == 2
+    assert (f"happy/aaa-bomb.png: it is 30000 x 30000 pixels, more than the 50,000,000 this tool reads; make it "
+            "smaller first") in capsys.readouterr().err
+
+
+def test_a_big_jpeg_is_read_smaller_with_shrink(tmp_path, capsys):
+    (tmp_path / "photos" / "happy").mkdir(parents=True)
+    big = cv2.resize(astronaut_bgr(), (8200, 8200), interpolation=cv2.INTER_NEAREST)  # 67 megapixels
+    cv2.imwrite(str(tmp_path / "photos" / "happy" / "big.jpg"), big)
+    with pytest.raises(SystemExit):
+        collect.main([str(tmp_path / "photos"), "--out", str(tmp_path / "faces")])
+    assert ("big.jpg: it is 8200 x 8200 pixels, more than the 50,000,000 this tool reads (--shrink reads a JPEG of up to "
+            "64 times as many at an eighth of its size); make it smaller first") in capsys.readouterr().err
+    assert collect.main([str(tmp_path / "photos"), "--out", str(tmp_path / "faces"), "--shrink"])["happy"] == 1
+
+
+def test_labels_of_missing_files_are_counted_without_a_warning_each_and_writing_nothing_fails(tmp_path, capfd):
+    """Issue row 19: 100,000 rows of missing files gave some 50,000 OpenCV warnings and exit 0."""
+    (tmp_path / "photos").mkdir()
+    labels = tmp_path / "big.csv"
+    labels.write_text("image,emotion\n" + "".join(f"gone-{index}.jpg,happy\n" for index in range(100_000)))
+    with pytest.raises(SystemExit) as stopped:
+        collect.main([str(tmp_path / "photos"), "--labels", str(labels), "--out", str(tmp_path / "faces")])
+    assert stopped.value.code == 2
+    err = capfd.readouterr().err
+    assert err.splitlines()[0] == "Left out: 100000 not found"
+    assert err.splitlines()[-2] == "  ... and 99990 more"
+    assert err.splitlines()[-1].startswith("error: No face was written to ")
+    assert len(err.splitlines()) == 13 and "WARN" not in err
+
+
+def test_a_labels_csv_with_a_header_only_is_told_so(tmp_path, capsys):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "labels.csv").write_text("image,emotion\n")
+    err = refused(capsys, [str(tmp_path / "photos"), "--labels", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "f")])
+    assert err == f"error: {tmp_path / 'labels.csv'} lists no photos, only its header; add a row per photo.\n"
