@@ -31,6 +31,7 @@ from tqdm import tqdm
 from pipeline.console import load_tensorflow
 from pipeline.data import IMAGE_SUFFIXES
 from pipeline.errors import UserError, reports_user_errors
+from pipeline.images import read_image, shown
 from pipeline.recording import DETECT_COLUMNS, guarded
 from pipeline.runs import resolve_model_path
 
@@ -202,9 +203,9 @@ def expand_inputs(inputs: list[str], report: "Report") -> list[tuple[Path, Path]
                 report.sources += 1
                 report.failed(str(path), "holds no image or video file this tool reads "
                               f"({', '.join(sorted(IMAGE_SUFFIXES | VIDEO_SUFFIXES))})")
-            found += [(file, file.relative_to(path)) for file in files]
+            found += [(file, Path(shown(file.relative_to(path)))) for file in files]
         else:
-            found.append((path, Path(path.name)))
+            found.append((path, Path(shown(path.name))))  # outputs named in UTF-8, which OpenCV can write
     taken: set[Path] = set()
     named = []
     for path, name in found:  # two inputs of the same name from different places: the later gets -2, -3...
@@ -217,13 +218,11 @@ def expand_inputs(inputs: list[str], report: "Report") -> list[tuple[Path, Path]
     return named
 
 
-def process_image(path: Path, classifier: ExpressionClassifier, report: Report, target: Path) -> None:
+def process_image(path: Path, classifier: ExpressionClassifier, report: Report, target: Path, shrink: bool = False) -> None:
     """Annotate one picture into ``target``."""
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise UserError("not a readable image (damaged, or a format OpenCV cannot decode)")
+    frame = read_image(path, shrink=shrink)
     faces = classifier.analyse(frame)
-    report.faces(str(path), faces)
+    report.faces(shown(path), faces)
     writable(target)
     if not cv2.imwrite(str(target), annotate(frame, faces)):
         raise UserError(f"{target} could not be written (is its folder writable, with space left?)")
@@ -327,6 +326,8 @@ def parse_args(argv=None):
                         help="read faces with a person's profile, exported by the page or made by python -m pipeline.personalise")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for annotated copies (default: {DEFAULT_OUT})")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per face per frame to this CSV file")
+    parser.add_argument("--shrink", action="store_true", help="read a JPEG of more than 50 megapixels at a half, a "
+                        "quarter or an eighth of its size rather than skip it")
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window while working")
     parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own start-up messages")
     args = parser.parse_args(argv)
@@ -356,18 +357,21 @@ def main(argv=None) -> Report:
                 if not path.exists():
                     raise UserError("no such file")
                 if path.suffix.lower() in VIDEO_SUFFIXES:
+                    if shown(path) != str(path):
+                        raise UserError("its name is not UTF-8, which OpenCV cannot open a video by; rename it")
                     capture = cv2.VideoCapture(str(path))
                     if not capture.isOpened():
                         raise UserError("not a video OpenCV can open (an unknown codec or a damaged file)")
                     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
                     target = args.out / name.with_name(f"{name.name}.annotated.mp4")
-                    process_stream(capture, str(path), classifier, report, target, viewer, total)
+                    process_stream(capture, shown(path), classifier, report, target, viewer, total)
                     capture.release()
                 else:
                     suffix = path.suffix if path.suffix.lower() in {".jpg", ".jpeg", ".png"} else ".png"
-                    process_image(path, classifier, report, args.out / name.with_name(f"{name.name}.annotated{suffix}"))
+                    process_image(path, classifier, report, args.out / name.with_name(f"{name.name}.annotated{suffix}"),
+                                  args.shrink)
             except UserError as error:
-                report.failed(str(path), str(error))
+                report.failed(shown(path), str(error))
         if args.camera is not None:
             report.sources += 1
             capture = cv2.VideoCapture(args.camera)

@@ -16,6 +16,7 @@ import pytest
 from pipeline import detect
 from pipeline.runs import DEFAULT_SHIPPED_MODEL
 from bench.pictures import astronaut_bgr, astronaut_frame
+from tests.bad_images import not_utf8, write_png_bomb
 from tests.datasets import write_face_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_a_corrupt_file_in_a_batch_is_reported_and_the_rest_processed(tmp_path, 
     assert len(report.failures) == 2
     err = capsys.readouterr().err
     assert "2 input(s) failed:" in err
-    assert f"{folder / 'b.jpg'}: not a readable image" in err
+    assert f"{folder / 'b.jpg'}: its header is cut short or damaged" in err
     assert f"{folder / 'c.mp4'}: not a video OpenCV can open" in err
 
 
@@ -290,3 +291,63 @@ def test_a_profile_of_another_model_or_no_profile_at_all_is_one_sentence(tmp_pat
         with pytest.raises(SystemExit) as stopped:
             detect.main([str(tmp_path), "--model", str(DEFAULT_SHIPPED_MODEL), "--profile", str(tmp_path / name)])
         assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_name_that_is_no_utf8_and_a_png_bomb_are_named_and_the_rest_read(tmp_path, capsys):
+    """Issue rows 3 and 4 for detect: bad\\xffname.png crashed cv2.imread (exit 139); a 30000 x 30000
+    PNG was decoded whole; a video of such a name is refused by name, never opened."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "astronaut.jpg"), astronaut_bgr())
+    not_utf8(folder).write_bytes(cv2.imencode(".png", astronaut_bgr())[1].tobytes())
+    write_png_bomb(folder / "bomb.png")
+    write_face_video(tmp_path / "clip.mp4", frames=2).rename(not_utf8(folder, b"clip\xff.mp4"))
+    report = run([folder, "--csv", tmp_path / "faces.csv"], tmp_path)
+    assert report.faces_by_label == {"happy": 2} and len(report.failures) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}/bomb.png: it is 30000 x 30000 pixels, more than the 50,000,000 this tool reads" in err
+    assert f"{folder}/clip\\xff.mp4: its name is not UTF-8, which OpenCV cannot open a video by; rename it" in err
+    assert f"{folder}/bad\\xffname.png" in {row["source"] for row in csv.DictReader(open(tmp_path / "faces.csv"))}
+    assert (tmp_path / "out" / "bad\\xffname.annotated.png").is_file()
+
+
+def test_personalise_reads_every_folder_of_a_class_passes_hidden_ones_and_names_bad_pictures(tmp_path, capsys):
+    """Issue rows 18, 3 and 4 for personalise: happy/ and happiness/ (one was dropped), a
+    .ipynb_checkpoints/ folder (it ended the run), a name that is no UTF-8, a PNG bomb."""
+    from pipeline import personalise
+
+    for folder in ("happy", "happiness", "neutral", ".ipynb_checkpoints"):
+        (tmp_path / "me" / folder).mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "me" / "happy" / "1.png"), astronaut_bgr())
+    not_utf8(tmp_path / "me" / "happiness").write_bytes(cv2.imencode(".png", astronaut_bgr())[1].tobytes())
+    cv2.imwrite(str(tmp_path / "me" / "neutral" / "1.png"), cv2.flip(astronaut_bgr(), 1))
+    write_png_bomb(tmp_path / "me" / "neutral" / "bomb.png")
+    cv2.imwrite(str(tmp_path / "me" / ".ipynb_checkpoints" / "1-checkpoint.png"), astronaut_bgr())
+    profile = personalise.main([str(tmp_path / "me"), "--out", str(tmp_path / "me.json"), "--model", str(DEFAULT_SHIPPED_MODEL)])
+    assert profile["examples"] == {"happy": 2, "neutral": 1} and profile["skipped"] == 1
+    assert (f"{tmp_path}/me/neutral/bomb.png: skipped, it is 30000 x 30000 pixels, more than the 50,000,000 this tool "
+            "reads; make it smaller first") in capsys.readouterr().err
+
+
+def test_a_damaged_profile_is_refused_before_any_row_is_written(tmp_path, capsys):
+    """Issue row 7: a bias of NaN or 1e400, or a correction of the wrong shape or kind, gave a row
+    labelled "angry" with nan scores and then a ValueError, or another traceback. Each shared bad
+    fixture (tests/profiles/bad/), made for the shipped model, is refused in one sentence."""
+    photo = tmp_path / "astronaut.jpg"
+    cv2.imwrite(str(photo), astronaut_bgr())
+    sha256 = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["weights_sha256"]
+    nan = json.loads((REPO / "tests" / "profiles" / "good.json").read_text())
+    nan["correction"] = {"bias": [float("nan"), 0, 0, 0]}  # Python's json writes NaN
+    cases = {"bias-nan": json.dumps(nan)}
+    for path in sorted((REPO / "tests" / "profiles" / "bad").glob("*.json")):
+        cases[path.stem] = path.read_text()
+    for name, text in cases.items():
+        profile = tmp_path / f"{name}.json"
+        profile.write_text(text.replace('"fixture"', f'"{sha256}"'))  # made for the shipped model
+        with pytest.raises(SystemExit) as stopped:
+            detect.main([str(photo), "--model", str(DEFAULT_SHIPPED_MODEL), "--profile", str(profile),
+                         "--out", str(tmp_path / "out"), "--csv", str(tmp_path / f"{name}.csv")])
+        assert stopped.value.code == 2, name
+        assert capsys.readouterr().err == (f"error: {profile}: This profile is damaged (its correction does not fit the "
+                                           "model); make it again.\n"), name
+        assert not (tmp_path / f"{name}.csv").exists()

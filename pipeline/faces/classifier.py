@@ -60,9 +60,9 @@ class ExpressionClassifier:
         # What a profile names its model by: the TF.js weights' hash the exporter records, and the classes.
         self.identity = {"sha256": info.get("weights_sha256"), "classes": self.class_names}
         self.reference = info.get("reference_log_scores")  # what a profile taught one expression is fitted against
-        self.profile = read_profile(profile, self.identity) if profile else None
-        if self.profile and len(self.model.outputs) < 2:
+        if profile and len(self.model.outputs) < 2:
             raise UserError(f"{model_path} gives no features to read a profile with; export it again with --keras.")
+        self.profile = read_profile(profile, self.identity, self.model.outputs[1].shape[-1]) if profile else None
         self.geometry = face_crop(info)  # as the page reads it from the exported model's metadata
         self.detector = FaceDetector()
         self.timing = Timing()

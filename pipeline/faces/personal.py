@@ -12,6 +12,7 @@ gives, on average, the validation faces of that class (the exported model's refe
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +27,8 @@ PROFILE_FORMAT = "mien-profile/1"
 # steps and rate, and at most how many folds check a fit.
 SETTINGS = {"strength": 0.01, "steps": 150, "learning_rate": 0.05, "folds": 5}
 STRENGTH = SETTINGS["strength"]
+# What is said of a profile whose numbers or fields are not what the model needs (as personal.js says it).
+DAMAGED = "This profile is damaged (its correction does not fit the model); make it again."
 
 
 def unit(features: np.ndarray) -> np.ndarray:
@@ -120,18 +123,60 @@ def fit_profile(model: dict, examples: dict[str, list[tuple[np.ndarray, np.ndarr
     }
 
 
-def read_profile(path: Path, model: dict) -> dict:
-    """The profile in ``path``, checked against ``model`` ({sha256, classes}); a UserError says
-    what is wrong with it."""
+def _numbers(values, length: int | None) -> bool:
+    """Whether ``values`` is a list of ``length`` (any length: None) finite numbers, as JSON gives them."""
+    return (isinstance(values, list) and (length is None or len(values) == length)
+            and all(type(value) in (int, float) and math.isfinite(value) for value in values))
+
+
+def damaged(profile: dict, width: int | None = None) -> bool:
+    """Whether the parts of a ``mien-profile/1`` profile are not of the kinds and shapes a model of
+    its own classes needs: strings where strings are due, finite numbers, a bias per class and, if
+    it has weights, a row of ``width`` (the model's features; any, if None) per class. The one
+    check of a profile in Python, before any of it is used."""
+    model, correction = profile.get("model"), profile.get("correction")
+    if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
+        return True
+    classes = model.get("classes")
+    if not isinstance(classes, list) or not classes or not all(isinstance(name, str) for name in classes):
+        return True
+    if any(not isinstance(profile.get(key), str) for key in ("method", "name") if profile.get(key) is not None):
+        return True
+    if correction is None:
+        return False
+    if not isinstance(correction, dict) or not _numbers(correction.get("bias"), len(classes)):
+        return True
+    weights = correction.get("weights")
+    if weights is None:
+        return False
+    if not isinstance(weights, list) or len(weights) != len(classes) or not all(_numbers(row, width) for row in weights):
+        return True
+    return len({len(row) for row in weights}) != 1
+
+
+def profile_problem(profile, model: dict, width: int | None = None) -> str | None:
+    """Why ``profile`` cannot be used with ``model`` ({sha256, classes}) whose features have
+    ``width`` numbers, in one sentence; None if it can."""
+    if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
+        return f"This is not a Mien profile ({PROFILE_FORMAT}); export one from the page."
+    if damaged(profile, width):
+        return DAMAGED
+    if profile["model"]["classes"] != model["classes"] or profile["model"]["sha256"] != model["sha256"]:
+        return (f"This profile was made for another model ({', '.join(profile['model']['classes'])}); use the model it "
+                "was made for (--model), or make a profile for this one.")
+    return None
+
+
+def read_profile(path: Path, model: dict, width: int | None = None) -> dict:
+    """The profile in ``path``, checked against ``model`` ({sha256, classes}, features of ``width``
+    numbers); a UserError says what is wrong with it."""
     try:
         profile = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"No profile at {path}; export one from the page, or make one with python -m pipeline.personalise.") from None
     except (OSError, ValueError):
         raise UserError(f"{path} is not a readable profile (JSON); export it from the page again.") from None
-    if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
-        raise UserError(f"{path} is not a Mien profile ({PROFILE_FORMAT}); export one from the page.")
-    if profile.get("model", {}).get("classes") != model["classes"] or profile["model"].get("sha256") != model["sha256"]:
-        raise UserError(f"{path} was made for another model ({', '.join(profile.get('model', {}).get('classes', []))}); "
-                        "use the model it was made for (--model), or make a profile for this one.")
+    problem = profile_problem(profile, model, width)
+    if problem:
+        raise UserError(f"{path}: {problem}")
     return profile
