@@ -107,16 +107,23 @@ def _of_classes(images: np.ndarray, emotions: np.ndarray, class_set: ClassSet) -
     return Split(images[keep], np.array([label_of[e] for e in emotions[keep]], dtype=np.int32), class_set.names)
 
 
-def with_extra_faces(split: Split, sources: list[str], class_set: ClassSet) -> Split:
+def with_extra_faces(split: Split, sources: list[str], class_set: ClassSet, validation: Split | None = None) -> Split:
     """``split`` and, after its faces, every face of ``class_set`` in each of ``sources`` (any layout
-    ``--data`` reads, all its splits): more training faces, never used to choose an epoch."""
+    ``--data`` reads, all its splits): more training faces, never used to choose an epoch. A source
+    that holds any face of ``validation`` (a copy of --data, say) is refused: the epoch would be
+    chosen on faces trained on."""
     images, labels = [split.images], [split.labels]
+    held_out = {face.tobytes() for face in validation.images} if validation is not None else set()
     for data in sources:
         source = decode_source(data)
         found = _of_classes(*(np.concatenate(arrays) for arrays in zip(*source.splits.values())), class_set)
         if len(found.labels) == 0:
             raise UserError(f"{data} holds no faces of the classes {', '.join(class_set.names)}; "
                             "check --extra-data against --classes.")
+        shared = sum(face.tobytes() in held_out for face in found.images)
+        if shared:
+            raise UserError(f"{data} holds {shared} of the {len(validation.labels)} validation faces of --data, which would "
+                            "be trained on and the epoch then chosen on them; leave them out of --extra-data.")
         images.append(found.images)
         labels.append(found.labels)
     return Split(np.concatenate(images), np.concatenate(labels), split.class_names)

@@ -147,6 +147,11 @@ def check_config(config: TrainConfig) -> None:
     for source in listed(config.extra_data):
         if not Path(source).exists():
             raise UserError(f"No data at {source}; give --extra-data folders (or files) that exist, separated by commas.")
+        extra, data = Path(source).resolve(), Path(config.data).resolve()
+        if extra == data or data in extra.parents or extra in data.parents:
+            raise UserError(f"--extra-data {source} {'is' if extra == data else 'overlaps'} --data {config.data}, whose "
+                            "validation faces would be trained on and the epoch then chosen on them; give --extra-data "
+                            "faces from elsewhere.")
     for name in listed(config.teacher):
         path = Path(name)
         if not (path / BEST_MODEL if path.is_dir() else path).is_file():
@@ -185,7 +190,7 @@ def train(config: TrainConfig, run_dir: Path) -> dict:
     data = load_dataset(config.data, class_set)
     train_split, validation_split = data["train"], data["validation"]
     if config.extra_data:
-        train_split = with_extra_faces(train_split, listed(config.extra_data), class_set)
+        train_split = with_extra_faces(train_split, listed(config.extra_data), class_set, validation_split)
         print(f"Training on {len(train_split.labels)} faces, {len(data['train'].labels)} of them from {config.data}")
     cluster = make_cluster(config.strategy)  # first: it may split the CPU, which only an unused TensorFlow allows
     teachers = Teachers(config.teacher, class_set, train_split) if config.teacher else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tracemalloc
 
 import cv2
@@ -221,3 +222,26 @@ def test_a_labels_csv_with_a_header_only_is_told_so(tmp_path, capsys):
     (tmp_path / "labels.csv").write_text("image,emotion\n")
     err = refused(capsys, [str(tmp_path / "photos"), "--labels", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "f")])
     assert err == f"error: {tmp_path / 'labels.csv'} lists no photos, only its header; add a row per photo.\n"
+
+
+def test_extra_data_that_is_or_overlaps_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    """Issue row 5: --data tiny --extra-data tiny trained on the validation faces it then chose the epoch on."""
+    data = write_image_folders(tmp_path / "tiny", {"train": "train", "validation": "validation"}, per_class=2)
+    for extra, verb in ((data, "is"), (data / "train", "overlaps"), (tmp_path, "overlaps")):
+        with pytest.raises(SystemExit) as stopped:
+            train.main(["--data", str(data), "--extra-data", str(extra), "--out", str(tmp_path / "run")])
+        assert stopped.value.code == 2
+        assert capsys.readouterr().err == (
+            f"error: --extra-data {extra} {verb} --data {data}, whose validation faces would be trained on and the epoch "
+            "then chosen on them; give --extra-data faces from elsewhere.\n")
+    assert not (tmp_path / "run").exists()
+
+
+def test_extra_data_holding_a_copy_of_the_validation_faces_is_refused(tmp_path):
+    classes = parse_classes(4)
+    data = write_image_folders(tmp_path / "tiny", {"train": "train", "validation": "validation"}, per_class=2)
+    base = load_dataset(data, classes)
+    shutil.copytree(data, tmp_path / "copy")
+    with pytest.raises(Exception, match=f"^{tmp_path / 'copy'} holds 8 of the 8 validation faces of --data, which would "
+                       "be trained on and the epoch then chosen on them; leave them out of --extra-data.$"):
+        with_extra_faces(base["train"], [str(tmp_path / "copy")], classes, base["validation"])
