@@ -18,7 +18,9 @@ import argparse
 from pathlib import Path
 
 from bench import accuracy, embed, faces, firefox, frames, personal, photos, speed
-from pipeline.errors import reports_user_errors
+from bench.browser import CHROMIUM
+from bench.server import PEER_FILES, peer_file
+from pipeline.errors import UserError, reports_user_errors
 from web import REPO
 
 BENCHMARKS = {
@@ -32,6 +34,11 @@ BENCHMARKS = {
     "embed": (embed, "Mien bundled by Vite, webpack, esbuild and imported by another site: first result, bytes, results/s"),
 }
 WITH_A_MODEL = ("speed", "accuracy", "faces", "firefox")
+WITH_PEERS = ("speed", "accuracy", "faces", "photos", "personal")  # they measure against the peers' npm packages
+WITH_CHROMIUM = ("speed", "frames", "accuracy", "faces", "photos", "personal", "firefox", "embed")
+# Options that count or time something: each must be more than 0 (--warmup: 0 or more).
+POSITIVE = ("frames", "seconds", "budget", "loads", "load_timeout", "trials", "repeats", "faces_per_width", "sweep",
+            "visits", "timeout", "photo_faces", "limit")
 
 
 def parse_args(argv=None):
@@ -47,9 +54,47 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_arguments(args) -> None:
+    """What every benchmark needs, before anything is measured: counts and times that can be
+    measured, the peers' files and Chromium, and an --out (and --card) that can be written; a
+    UserError says what is wrong."""
+    for name in POSITIVE:
+        value = getattr(args, name, None)
+        if value is not None and not value > 0:
+            raise UserError(f"--{name.replace('_', '-')} must be more than 0 (got {value}); leave it out for its default.")
+    if getattr(args, "warmup", 0) is not None and not getattr(args, "warmup", 0) >= 0:
+        raise UserError(f"--warmup must be 0 seconds or more (got {args.warmup}); leave it out for its default.")
+    if args.command in WITH_PEERS:
+        missing = [path for path in (peer_file(package, name) for package, (_, names) in PEER_FILES.items()
+                                     for name in names) if not path.is_file()]
+        if missing:
+            raise UserError(f"{missing[0]} is missing; run npm ci (make bench does) and try again.")
+    if args.command in WITH_CHROMIUM and not Path(CHROMIUM).exists():
+        raise UserError(f"Chromium is not installed at {CHROMIUM}; install Debian's chromium package.")
+    for option, path in (("--out", getattr(args, "out", None)), ("--card", getattr(args, "card", None) or None)):
+        if path is not None:
+            writable(Path(path), option)
+
+
+def writable(path: Path, option: str) -> None:
+    """Open ``path`` for appending, as the benchmark's results will be written there, and leave it as
+    it was; a UserError where that cannot be done."""
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as error:
+        raise UserError(f"Cannot write {path} ({error.strerror or error}); choose an {option} you can write to, "
+                        "before anything is measured.") from None
+    if not existed:
+        path.unlink()
+
+
 @reports_user_errors
 def main(argv=None):
     args = parse_args(argv)
+    check_arguments(args)
     return args.run(args)
 
 

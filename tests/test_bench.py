@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -132,3 +133,42 @@ def test_photos_and_personal_read_labelled_photos_end_to_end_and_profiles_on_oth
     assert profiles["one per class"]["people"] == profiles["neutral only"]["people"] == 2
     assert all(0 <= row["personal"] <= 1 and row["by_person"]["AA"]["draws"] >= 2 for row in profiles.values())
     assert measured["fit_ms"] > 0 and set(measured["peers"]) == {"face-api", "Human"}
+
+
+@pytest.mark.parametrize("argv, sentence", [
+    (["frames", "--out", "/proc/x.json"], "Cannot write /proc/x.json (No such file or directory); choose an --out you "
+     "can write to, before anything is measured."),
+    (["frames", "--frames", "0"], "--frames must be more than 0 (got 0); leave it out for its default."),
+    (["speed", "--seconds", "-1"], "--seconds must be more than 0 (got -1.0); leave it out for its default."),
+    (["speed", "--warmup", "nan"], "--warmup must be 0 seconds or more (got nan); leave it out for its default."),
+    (["faces", "--card", "/proc/card.md"], "Cannot write /proc/card.md (No such file or directory); choose an --card you "
+     "can write to, before anything is measured."),
+])
+def test_bad_arguments_and_an_unwritable_out_are_one_sentence_before_anything_is_measured(argv, sentence, capsys):
+    """Issue row 20: an unwritable --out was found after 21 s of measuring, and the results lost;
+    --frames 0 and --seconds -1 ended in tracebacks."""
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2 and capsys.readouterr().err == f"error: {sentence}\n"
+    assert time.monotonic() - started < 2
+
+
+def test_speed_before_npm_ci_says_to_run_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("bench.server.NODE_MODULES", tmp_path / "node_modules")
+    with pytest.raises(SystemExit) as stopped:
+        main(["speed", "--out", str(tmp_path / "speed.json")])
+    assert stopped.value.code == 2 and capsys.readouterr().err == (
+        f"error: {tmp_path / 'node_modules' / '@vladmandic/human/models/emotion.json'} is missing; run npm ci (make "
+        "bench does) and try again.\n")
+    assert not (tmp_path / "speed.json").exists()
+
+
+def test_checking_an_out_that_is_not_there_yet_leaves_nothing_behind(tmp_path):
+    from bench.__main__ import writable
+
+    writable(tmp_path / "new" / "results.json", "--out")
+    assert not (tmp_path / "new" / "results.json").exists()
+    (tmp_path / "old.json").write_text("{}")
+    writable(tmp_path / "old.json", "--out")
+    assert (tmp_path / "old.json").read_text() == "{}"
