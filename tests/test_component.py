@@ -18,7 +18,6 @@ import pytest
 
 from bench.pictures import astronaut_bgr
 from tests.browser import analysis_worker, free_port
-from web.package import NAME
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -364,27 +363,6 @@ def test_the_custom_element_shows_the_camera_with_boxes_and_dispatches_results(b
         return { label: faces[0].label, painted, playing: !element.shadowRoot.querySelector('video').paused };
     }""")
     assert result == {"label": "happy", "painted": True, "playing": True}
-
-
-def test_an_example_bundled_by_esbuild_from_the_package_runs_worker_and_all(packed, browser, tmp_path):
-    public = tmp_path / "public"
-    public.mkdir()
-    (packed / "main.js").write_text((REPO / "tests" / "example-bundled.js").read_text())
-    subprocess.run([REPO / "node_modules" / ".bin" / "esbuild", "main.js", "--bundle", "--format=esm",
-                    f"--outfile={public / 'app.js'}"], cwd=packed, check=True, capture_output=True)
-    installed = packed / "node_modules" / NAME
-    for folder in ("static", "vendor", "models"):  # the package's files, where the bundle's `base` says
-        shutil.copytree(installed / folder, public / "mien" / folder)
-    (public / "index.html").write_text('<!doctype html><meta charset="utf-8"><title>Bundled</title><ul id="faces"></ul>'
-                                       '<script type="module" src="app.js"></script>')
-    with other_site(public) as site:
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{site}/index.html")
-        page.wait_for_function("() => document.querySelector('#faces li')?.textContent === 'happy'", timeout=90_000)
-        assert errors == []
-        page.close()
 
 
 def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_path):
