@@ -169,7 +169,7 @@ def test_a_missing_default_model_is_named_with_the_one_used_instead(playwright, 
     with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page, _, _ = open_page(browser, url)
         assert message(page, "default-model") == (
-            f"The default expression model is not available (No model in {tmp_path / 'model'} (metadata.json is missing); "
+            "The default expression model is not available (No model in model/ (metadata.json is missing); "
             "run python -m exporters.to_tfjs to export one), so Mien uses the 7-class model (angry, disgust, fear, happy, "
             "neutral, sad, surprise) instead.")
         page.wait_for_function("() => window.mien.state.ready")
@@ -270,7 +270,7 @@ def test_without_webgl_the_page_runs_on_wasm_and_says_why(playwright, clips, ser
 def test_without_a_model_the_page_says_so_and_still_finds_faces(playwright, clips, tmp_path):
     with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page, _, _ = open_page(browser, url)
-        assert message(page, "model") == (f"No expression model is installed on this server: No model in {tmp_path / 'model'} "
+        assert message(page, "model") == ("No expression model is installed on this server: No model in model/ "
                                  "(metadata.json is missing); run python -m exporters.to_tfjs to export one. "
                                  "Faces are still found.")
         start_camera(page)
