@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
