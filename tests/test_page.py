@@ -471,7 +471,7 @@ def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused_and_said(
     with serving("--model-dir", str(model)) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page, _, _ = open_page(browser, url)
         assert message(page, "model") == (
-            f"No expression model is installed on this server: The model in {model} names 3 classes for its 4 outputs, "
+            "No expression model is installed on this server: The model in model/ names 3 classes for its 4 outputs, "
             "so its scores would be read under the wrong names; export it again. Faces are still found.")
         start_camera(page)
         (face,) = wait_for_faces(page)
@@ -487,7 +487,7 @@ def test_a_broken_sibling_model_is_left_out_with_a_sentence_and_the_rest_works(p
     with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page, _, _ = open_page(browser, url)
         assert message(page, "left-out-model-odd") == (
-            f"The model model-odd is left out: The metadata.json in {odd} gives no list of class names; export the model again.")
+            "The model model-odd is left out: The metadata.json in model-odd/ gives no list of class names; export the model again.")
         start_camera(page)
         assert wait_for_faces(page)[0]["label"] == "happy"  # the default model runs
 
