@@ -96,14 +96,14 @@ async function loadExpressionModel(requested) {
   } catch (error) {
     console.error(error);
     profile = null;
-    const problem = (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.`;
-    return { url, classes: null, problem: detector ? problem : problem.replace(' Faces are still found;', ' Nothing can be read;') };
+    return { url, classes: null, problem: (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.` };
   }
 }
 
 /**
- * Switch TF.js to `requested` and load the models on it (the expression model at `url`, by
- * default the one in use); resolves to what the page shows.
+ * Switch TF.js to `requested` and load the models on it (the expression model as `url` names it:
+ * undefined for the component's own); resolves to what the page shows. TF.js itself is loaded
+ * with the first call; `threads: false` keeps WebAssembly on one thread.
  */
 async function useBackend(requested, url, threads = true) {
   tf ??= await loadTfjs().catch(async (error) => {
