@@ -252,3 +252,18 @@ def test_a_worker_that_is_not_served_is_named_as_missing_not_as_cors(browser, pa
         topic, message = create_on(browser, f"{site}/embedding.html", f"{site}/mien.js")
     assert topic == "worker" and message.startswith(f"Mien's worker was not found at {site}/static/js/analysis-worker.js "
                                                     "(the server answered 404)")
+
+
+def test_the_webgpu_backend_is_fetched_only_when_it_is_tried(browser, server):
+    page = browser.new_page()
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url.rsplit("/", 1)[-1]))
+    page.goto(f"{server}/healthz")
+    # WebAssembly here: SwiftShader's WebGL is passed over, and there is no WebGPU adapter.
+    assert page.evaluate("async () => { window.mien = await (await import('/mien.js')).Mien.create(); return mien.backend; }") == "wasm"
+    at_start = list(fetched)
+    page.evaluate("async () => { await mien.setBackend('webgpu'); mien.dispose(); }")  # tried, and fallen back from
+    page.close()
+    webgpu = "tf-backend-webgpu.es2017.min.js"
+    assert "tf.es2017.min.js" in at_start and webgpu not in at_start
+    assert fetched.count(webgpu) == 1
