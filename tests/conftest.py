@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from bench.browser import camera_flags, chromium, write_camera_clip
 from bench.pictures import astronaut_frame
@@ -19,6 +19,7 @@ from tests.browser import open_page, serving
 from tests.datasets import several_faces_frame, write_image_folders
 
 load_tensorflow()  # as the commands start it
+expect.set_options(timeout=30_000)  # what a page shows is waited for, also on a loaded machine
 
 
 @pytest.fixture(autouse=True)

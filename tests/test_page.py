@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from bench.browser import camera_flags, chromium, write_camera_clip
 from bench.pictures import astronaut_bgr, astronaut_frame, group_photo
@@ -28,7 +29,7 @@ ASTRONAUT_FACE_CENTRE = (290, 115)
 def test_on_a_software_gpu_the_page_runs_on_wasm_and_says_why(page):
     current = state(page)
     assert current["backend"] == "wasm" and current["ready"]
-    assert page.text_content("#backend-name").startswith("WebAssembly · SIMD")
+    expect(page.locator("#backend-name")).to_have_text(re.compile("^" + re.escape("WebAssembly · SIMD")))
     assert page.evaluate("() => crossOriginIsolated")  # so the wasm backend may use threads
     assert message(page, "backend") == ("WebGL in this browser has no graphics card behind it (it runs in software), "
                                         "so Mien uses WebAssembly, which is faster here.")
@@ -36,7 +37,7 @@ def test_on_a_software_gpu_the_page_runs_on_wasm_and_says_why(page):
 
 def test_the_webgl_backend_names_the_renderer_in_words(browser, server):
     page, _, _ = open_page(browser, f"{server}/?backend=webgl")
-    assert page.text_content("#backend-name") == "WebGL · software renderer, no graphics card"
+    expect(page.locator("#backend-name")).to_have_text("WebGL · software renderer, no graphics card")
     names = page.evaluate("""async () => {
         const { gpuName } = await import('/static/js/backend.js');
         return [gpuName('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0, D3D11)'),
@@ -61,7 +62,7 @@ def test_backend_in_the_address_forces_that_backend(browser, server, backend):
 def test_the_visitor_can_switch_backend(page):
     page.select_option("#backend-select", "cpu")
     page.wait_for_function("() => window.mien.state.backend === 'cpu' && window.mien.state.ready")
-    assert page.text_content("#backend-name") == "JavaScript (CPU)"
+    expect(page.locator("#backend-name")).to_have_text("JavaScript (CPU)")
 
 
 def test_the_astronaut_gets_a_box_labelled_happy(page):
@@ -75,7 +76,7 @@ def test_the_astronaut_gets_a_box_labelled_happy(page):
     x, y, width, height = face["box"]
     assert abs(x + width / 2 - ASTRONAUT_FACE_CENTRE[0]) < 40 and abs(y + height / 2 - ASTRONAUT_FACE_CENTRE[1]) < 40
     assert 60 < width < 160
-    assert page.text_content("#faces .label") == "happy"
+    expect(page.locator("#faces .label")).to_have_text("happy")
     current = state(page)
     assert current["fps"] > 0 and current["msPerFrame"] > 0
     assert "fps" in page.text_content("#speed")
@@ -107,7 +108,7 @@ def test_camera_frames_stream_to_the_worker_and_stop_with_the_camera(page):
     time.sleep(1.5)
     assert worker.evaluate(probe) == first + 1
     assert state(page)["frames"] == stopped_at and state(page)["faces"] == []
-    assert page.text_content("#faces") == "No face in view."
+    expect(page.locator("#faces")).to_have_text("No face in view.")
 
 
 def test_without_a_camera_stream_frames_reach_the_worker_as_bitmaps(browser, server):
@@ -202,7 +203,7 @@ def test_a_photo_without_a_face_says_so(page, tmp_path):
     cv2.imwrite(str(photo), np.full((300, 400, 3), 180, np.uint8))
     page.set_input_files("#photo-input", str(photo))
     assert message(page, "photo") == "No face was found in this photo. Try one where a face looks at the camera."
-    assert page.text_content("#faces") == "No face found in this photo."
+    expect(page.locator("#faces")).to_have_text("No face found in this photo.")
 
 
 def test_a_file_that_is_no_image_says_so(page, tmp_path):
@@ -217,7 +218,7 @@ def test_an_unplugged_camera_says_so_and_the_page_keeps_working(page, tmp_path):
     wait_for_faces(page)
     page.evaluate("() => document.querySelector('video').srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended'))")
     assert message(page, "camera").startswith("The camera was disconnected.")
-    assert page.text_content("#camera-toggle") == "Start camera"
+    expect(page.locator("#camera-toggle")).to_have_text("Start camera")
     start_camera(page)  # plugged back in
     wait_for_faces(page)
 
@@ -248,7 +249,7 @@ def test_a_denied_camera_is_a_clear_message(playwright, clips, server):
         start_camera(page)
         assert message(page, "camera") == ("Camera access was denied. Allow the camera for this site in the browser's "
                                  "settings, or choose a photo instead.")
-        assert page.text_content("#camera-toggle") == "Start camera"
+        expect(page.locator("#camera-toggle")).to_have_text("Start camera")
 
 
 def test_no_camera_at_all_is_a_clear_message(playwright, server):
@@ -511,7 +512,7 @@ def test_webgpu_is_offered_forced_by_the_address_and_never_chosen_on_a_software_
     with chromium(playwright, "--enable-unsafe-webgpu", *camera_flags(clips["astronaut"])) as browser:
         page, _, errors = open_page(browser, f"{server}/?backend=webgpu")
         assert state(page)["backend"] == "webgpu" and analysis_worker(page).evaluate("() => tf.getBackend()") == "webgpu"
-        assert page.text_content("#backend-name") == "WebGPU · software adapter, no graphics card"
+        expect(page.locator("#backend-name")).to_have_text("WebGPU · software adapter, no graphics card")
         start_camera(page)
         assert wait_for_faces(page, timeout=120_000)[0]["label"] == "happy"
         page.close()
@@ -528,7 +529,7 @@ def test_teaching_mien_your_face_keeps_a_named_profile_that_reads_the_faces_and_
     page.wait_for_function("() => !document.querySelector('#teach-save').disabled", timeout=120_000)
     # One smiling face shown for every expression: no correction can read more of each expression's faces right,
     # however many frames each got, so the page keeps the shipped model and says so.
-    assert page.text_content("#teach-prompt") == "Your expressions are read as well without a profile: Mien keeps the shipped model."
+    expect(page.locator("#teach-prompt")).to_have_text("Your expressions are read as well without a profile: Mien keeps the shipped model.")
     steps = page.text_content("#teach-steps")
     assert all(f"{name}: " in steps and " frames" in steps for name in ("angry", "happy", "neutral", "sad"))
     # The shipped model reads the smiling faces as happy: a quarter, each expression weighing the same. The fitted
