@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +43,30 @@ def serving(*args: str):
     finally:
         process.terminate()
         process.wait()
+
+
+@contextmanager
+def other_site(folder: Path, headers: dict | None = None):
+    """``folder`` served by a plain static server, reached as http://localhost:PORT: another site
+    than our server at 127.0.0.1, with CORS (what any CDN sends, so that Mien's worker may fetch
+    from it) and ``headers`` (a Content-Security-Policy, say), and no isolation."""
+    class Quiet(SimpleHTTPRequestHandler):
+        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".wasm": "application/wasm"}
+
+        def log_message(self, *args):
+            pass
+
+        def end_headers(self):
+            for name, value in {"Access-Control-Allow-Origin": "*", **(headers or {})}.items():
+                self.send_header(name, value)
+            super().end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
 
 
 def open_page(browser, url: str):

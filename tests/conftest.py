@@ -95,6 +95,15 @@ def browser(playwright, clips):
 
 
 @pytest.fixture
+def blank(browser, server):
+    """A page of our origin that loads nothing but what a test imports."""
+    page = browser.new_page()
+    page.goto(f"{server}/healthz")
+    yield page
+    page.close()
+
+
+@pytest.fixture
 def page(browser, server):
     page, requests, errors = open_page(browser, server)
     yield page

@@ -3,51 +3,18 @@ page of another site, packed for npm, bundled, and typed."""
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import subprocess
-import threading
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
 import pytest
 
 from bench.pictures import astronaut_bgr
-from tests.browser import analysis_worker, free_port
+from tests.browser import analysis_worker, other_site
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@contextmanager
-def other_site(folder: Path):
-    """``folder`` served by a plain static server, reached as http://localhost:PORT: another site
-    than our server at 127.0.0.1, with no header of its own but CORS (no isolation)."""
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def end_headers(self):  # what any CDN sends, so that Mien's worker may fetch from it
-            self.send_header("Access-Control-Allow-Origin", "*")
-            super().end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def blank(browser, server):
-    """A page of our origin that loads nothing but what a test imports."""
-    page = browser.new_page()
-    page.goto(f"{server}/healthz")
-    yield page
-    page.close()
 
 
 def evaluate(page, script: str, arg=None):

@@ -4,17 +4,13 @@ pages that send a strict Content-Security-Policy, of our origin and of another."
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.browser import free_port
-from tests.test_component import blank, evaluate  # noqa: F401 (blank: a fixture)
+from tests.browser import other_site
+from tests.test_component import evaluate
 from web.package import NAME
 
 
@@ -150,26 +146,9 @@ def test_frames_reach_the_worker_each_way_the_browser_allows(blank, frames, expe
 SAME_ORIGIN_POLICY = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'"
 
 
-@contextmanager
 def site_with_policy(folder: Path, policy: str):
     """``folder`` served at http://localhost:PORT with exactly ``policy`` (and CORS, as a CDN sends)."""
-    class Handler(SimpleHTTPRequestHandler):
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".wasm": "application/wasm"}
-
-        def log_message(self, *args):
-            pass
-
-        def end_headers(self):
-            self.send_header("Content-Security-Policy", policy)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            super().end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Handler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    return other_site(folder, {"Content-Security-Policy": policy})
 
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>Embedding page</title>

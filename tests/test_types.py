@@ -91,15 +91,6 @@ def test_a_wrong_option_or_field_fails_to_compile(app, source, complaint):
 
 # --- real objects from the browser against the declared shapes -------------------------------------
 
-@pytest.fixture
-def blank(browser, server):
-    """A page of our origin that loads nothing but what a test imports."""
-    page = browser.new_page()
-    page.goto(f"{server}/healthz")
-    yield page
-    page.close()
-
-
 REAL_OBJECTS = """async (picture) => {
     const main = await import('/mien.js');
     const camera = await import('/mien-camera.js');
