@@ -157,6 +157,54 @@ def test_intervals_older_than_a_day_are_summarised_per_minute(page):
                        {"start": 1767607260000, "seconds": 30, "faceSeconds": 0, "shares": None}]
 
 
+def test_a_minute_read_with_two_profiles_is_summarised_per_profile(page):
+    """Compaction keeps which profile each second was read with: a minute that mixes two is split."""
+    summary = page.evaluate("""async () => {
+        const record = window.mien.record;
+        const start = Date.UTC(2026, 0, 5, 10, 0, 0);
+        for (let second = 0; second < 60; second += 1) {  // anna for 20 s, ben for 30, no profile for 10
+            const profile = second < 20 ? 'anna' : second < 50 ? 'ben' : null;
+            await record.add({ start: start + second * 1000, day: '2026-01-05', classes: ['a', 'b'], seconds: 1,
+                               faceSeconds: 1, shares: profile === 'anna' ? [1, 0] : [0, 1], profile });
+        }
+        await record.compact(start + 2 * 24 * 3600 * 1000);
+        return (await record.rows(['a', 'b'])).map(({ seconds, shares, profile }) => ({ seconds, shares, profile }));
+    }""")
+    assert sorted(summary, key=lambda row: row["seconds"]) == [
+        {"seconds": 10, "shares": [0, 1], "profile": None},
+        {"seconds": 20, "shares": [1, 0], "profile": "anna"},
+        {"seconds": 30, "shares": [0, 1], "profile": "ben"},
+    ]
+
+
+def test_a_record_written_by_version_two_is_upgraded_and_compacted_with_its_profiles(page):
+    """Version 2 (0.2.0) wrote minute rows without a profile; opening the record gives each row one
+    (null where it was not kept) and loses no second."""
+    rows = page.evaluate("""async () => {
+        const { default: Dexie } = await import('/vendor/dexie/dexie.min.mjs');
+        const old = new Dexie('mien-record-v2');
+        old.version(2).stores({ intervals: '++id, start, [classes+day], [classes+start]' });
+        const classes = ['angry', 'happy', 'neutral', 'sad'];
+        const start = Date.UTC(2026, 0, 4, 9);
+        await old.intervals.add({ start, day: '2026-01-04', classes, minute: true, seconds: 60, faceSeconds: 60,
+                                  shares: [0.1, 0.6, 0.2, 0.1] });  // compacted by version 2: no profile
+        for (const [offset, profile] of [[0, 'anna'], [1, 'anna'], [2, 'ben']]) {
+            await old.intervals.add({ start: start + 86400000 + offset * 1000, day: '2026-01-05', classes, seconds: 1,
+                                      faceSeconds: 1, shares: [0.1, 0.6, 0.2, 0.1], profile });
+        }
+        old.close();
+        const { MoodRecord } = await import('/static/js/record.js');
+        const record = new MoodRecord('mien-record-v2');
+        await record.compact(start + 4 * 86400000);
+        return (await record.rows()).map(({ day, seconds, profile }) => ({ day, seconds, profile }));
+    }""")
+    assert sorted(rows, key=lambda row: (row["day"], row["seconds"])) == [
+        {"day": "2026-01-04", "seconds": 60, "profile": None},
+        {"day": "2026-01-05", "seconds": 1, "profile": "ben"},
+        {"day": "2026-01-05", "seconds": 2, "profile": "anna"},
+    ]
+
+
 def test_class_names_with_commas_quotes_or_formulas_are_stored_and_exported_as_they_are(page):
     names = ['a,b"c', '=HYPERLINK("http://evil.example","x")', "+1", "plain"]
     exported = page.evaluate("""async (names) => {

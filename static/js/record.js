@@ -5,7 +5,8 @@
 // A stored interval: {start (ms since 1970), day ('YYYY-MM-DD', local), classes (['angry', 'happy', ...]),
 // seconds (recorded), faceSeconds (of those, with a face in view), shares (mean score of each
 // class while a face was in view, or null), profile (the name of the profile the faces were read
-// with, or null)}. Records of different class sets are kept apart.
+// with, or null)}. Records of different class sets are kept apart, and so are a minute's seconds
+// read with different profiles.
 //
 // One tab records at a time (a Web Lock): with the page open twice, the visible tab whose camera
 // runs records, and another takes over when it is hidden or stops, so no second counts twice.
@@ -80,6 +81,10 @@ export class MoodRecord {
     this.db.version(1).stores(stores); // classes joined by commas, which class names may hold
     this.db.version(2).stores(stores).upgrade((transaction) => transaction.table('intervals').toCollection()
       .modify((row) => { if (typeof row.classes === 'string') row.classes = row.classes.split(','); }));
+    // Version 2's compaction kept no profile in its minute rows: every row now names its profile
+    // (or null), and those minutes, whose profile is not known, say null.
+    this.db.version(3).stores(stores).upgrade((transaction) => transaction.table('intervals').toCollection()
+      .modify((row) => { if (!('profile' in row)) row.profile = null; }));
   }
 
   add(row) {
@@ -124,19 +129,22 @@ export class MoodRecord {
     return { seconds, intervals, days: days.size };
   }
 
-  /** Summarise second-by-second intervals older than a day into one interval per minute. */
+  /**
+   * Summarise second-by-second intervals older than a day into one interval per minute (per class
+   * set and per profile: a minute whose seconds were read with two profiles gives two rows).
+   */
   async compact(now = Date.now()) {
     await this.db.transaction('rw', this.db.intervals, async () => {
       const old = await this.db.intervals.where('start').below(now - DAY_MS).filter((row) => !row.minute).toArray();
       const minutes = new Map();
       for (const row of old) {
-        const key = JSON.stringify([row.classes, Math.floor(row.start / MINUTE_MS)]);
+        const key = JSON.stringify([row.classes, Math.floor(row.start / MINUTE_MS), row.profile ?? null]);
         minutes.set(key, [...(minutes.get(key) ?? []), row]);
       }
       const summaries = [...minutes.values()].map((rows) => {
         const start = Math.floor(rows[0].start / MINUTE_MS) * MINUTE_MS;
         return {
-          start, day: dayOf(start), classes: rows[0].classes, minute: true,
+          start, day: dayOf(start), classes: rows[0].classes, minute: true, profile: rows[0].profile ?? null,
           seconds: rows.reduce((total, row) => total + row.seconds, 0),
           faceSeconds: rows.reduce((total, row) => total + row.faceSeconds, 0),
           shares: meanShares(rows),
