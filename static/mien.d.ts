@@ -7,6 +7,8 @@ export type Backend = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 /** The backends Mien can run on, in the order 'auto' prefers them. */
 export declare const BACKENDS: readonly ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** The longest side analyse reads a picture at (4096): a larger one is shrunk to it first, its faces' boxes given in its own pixels. */
+export declare const MAX_PICTURE_SIDE: number;
 
 /** What a MienError is about. */
 export type MienErrorTopic = 'backend' | 'model' | 'camera' | 'analysis' | 'csp' | 'worker' | 'disposed' | 'argument';
@@ -176,7 +178,7 @@ export declare class Mien extends EventTarget {
   watch(source: Watchable): Promise<void>;
   /** Stop watching (the caller's tracks go on). */
   stop(): void;
-  /** All faces of one picture, at its full resolution. Dispatches nothing. Rejects with a MienError. */
+  /** All faces of one picture, at its full resolution up to MAX_PICTURE_SIDE. Dispatches nothing. Rejects with a MienError. */
   analyse(picture: Picture): Promise<AnalysisResult>;
   /** Use the model in the folder at `url` (undefined: the packed one; null: faces only). Rejects with a MienError. */
   setModel(url?: string | URL | null): Promise<void>;

@@ -26,6 +26,8 @@ export const DEFAULTS = Object.freeze({
   frames: 'auto', // how watched frames reach the worker: 'auto', 'track', 'worker' or 'bitmap' (README)
 });
 const FRAMES = ['auto', 'track', 'worker', 'bitmap'];
+/** The longest side analyse reads a picture at (16 MP): a larger one is shrunk to it first, its faces' boxes given in its own pixels. */
+export const MAX_PICTURE_SIDE = 4096;
 const WORKER_PATH = './static/js/analysis-worker.js'; // where the worker lies beside this module, unbundled
 const HERE = import.meta.url; // (not in a new URL of its own: bundlers would take the path for an asset)
 const VIDEO_WAIT_MS = 10000; // how long watch() waits for a video to have something to play
@@ -112,7 +114,7 @@ export class Mien extends EventTarget {
   static async create(options = {}) {
     const mien = new Mien(checkedOptions(options));
     try {
-      await mien.#configure(mien.options.backend, mien.options.model);
+      await mien.#configure(mien.options.backend, mien.options.model, { creating: true });
     } catch (error) {
       mien.dispose();
       throw error;
@@ -172,7 +174,7 @@ export class Mien extends EventTarget {
     const answer = await this.#request('model', { url: wanted });
     if (answer.superseded) return; // a later call is being served
     this.#modelOption = wanted;
-    this.#takeModel(answer);
+    this.#takeModel(answer, { running: true });
   }
 
   /**
@@ -232,12 +234,21 @@ export class Mien extends EventTarget {
 
   /**
    * All faces of one picture (an image, canvas, ImageBitmap, VideoFrame, video or Blob), at its full
-   * resolution, searched all over for small faces. Resolves to {faces, width, height, ms, stages}.
+   * resolution up to MAX_PICTURE_SIDE, searched all over for small faces. Resolves to {faces, width,
+   * height, ms, stages}, boxes in the picture's own pixels.
    */
   async analyse(picture) {
     this.#alive();
-    const bitmap = await toBitmap(picture);
-    const { faces, width, height, ms, stages } = await this.#request('analyse', { bitmap }, [bitmap]);
+    let bitmap = await toBitmap(picture);
+    const { width, height } = bitmap;
+    const scale = Math.min(1, MAX_PICTURE_SIDE / Math.max(width, height));
+    if (scale < 1) {
+      const whole = bitmap;
+      bitmap = await createImageBitmap(whole, { resizeWidth: Math.round(width * scale), resizeHeight: Math.round(height * scale), resizeQuality: 'high' });
+      if (whole !== picture) whole.close();
+    }
+    const { faces, ms, stages } = await this.#request('analyse', { bitmap }, [bitmap]);
+    if (scale < 1) for (const face of faces) face.box = face.box.map((value) => Math.round(value / scale));
     return { faces, width, height, ms, stages };
   }
 
@@ -350,7 +361,7 @@ import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable
     this.#failAll(this.#broken);
   }
 
-  async #configure(backend, model) {
+  async #configure(backend, model, { creating = false } = {}) {
     const request = () => this.#request('backend', {
       requested: backend, renderer: this.#renderer, url: model, features: this.options.features, threads: this.#threads,
     });
@@ -372,7 +383,7 @@ import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable
       answer = await request();
     }
     this.#takeBackend(answer);
-    this.#takeModel(answer);
+    this.#takeModel(answer, { running: !creating });
   }
 
   /** The way frames will reach the worker, by the option and what this browser has. */
@@ -388,12 +399,13 @@ import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable
     Object.assign(this, { backend: name, backendDescription: description, backendNote: note });
   }
 
-  #takeModel({ url, classes, sha256, problem }) {
+  /** The model the worker loaded; `running`: Mien goes on (finding faces) when it could not load one, as after create it does not. */
+  #takeModel({ url, classes, sha256, problem }, { running }) {
     if (problem || url !== this.model) this.profile = null; // a profile belongs to one model
     this.model = problem ? null : url;
     this.classes = problem ? null : classes;
     this.modelSha256 = problem ? null : sha256 ?? null;
-    if (problem) throw new MienError(problem, /Content-Security-Policy/.test(problem) ? 'csp' : 'model');
+    if (problem) throw new MienError(running ? `${problem} Faces are still found.` : problem, /Content-Security-Policy/.test(problem) ? 'csp' : 'model');
   }
 
   async #trackOf(stream, video) {

@@ -39,15 +39,28 @@ def test_every_option_has_a_default_and_no_global_is_needed(blank, server):
 
 
 @pytest.mark.parametrize("options, message", [
+    # create() rejects: nothing runs, so nothing claims that faces are still found
     ({"model": "/models/nothing/"}, "The expression model at {server}/models/nothing/ could not be used (its metadata.json "
-                                    "answered 404). Faces are still found; export the model again on the server."),
+                                    "answered 404); export the model again on the server."),
     ({"backend": "gpu"}, "\"gpu\" is no backend; use 'auto' or one of webgpu, webgl, wasm, cpu."),
     ({"frames": -1}, "\"-1\" is no way of sending frames; use one of auto, track, worker, bitmap."),
 ])
 def test_create_rejects_with_the_pages_sentence(blank, server, options, message):
     error = evaluate(blank, """try { await Mien.create(arg); return null; }
         catch (error) { return [error.message, error instanceof MienError, error.topic]; }""", options)
-    assert error[0].startswith(message.format(server=server)) and error[1] and error[2] in ("model", "argument")
+    assert error[0] == message.format(server=server) and error[1] and error[2] in ("model", "argument")
+
+
+def test_a_model_that_fails_while_mien_runs_says_faces_are_still_found_and_they_are(blank):
+    result = evaluate(blank, """
+        const mien = await Mien.create();
+        const error = await mien.setModel('/models/nothing/').catch((error) => [error.message, error.topic]);
+        const { faces } = await mien.analyse(new ImageData(64, 64));  // still analysing: faces, without labels
+        mien.dispose();
+        return { error, classes: mien.classes, analysed: Array.isArray(faces) };""")
+    assert result["error"][0].endswith("could not be used (its metadata.json answered 404); export the model again on the server. "
+                                       "Faces are still found.")
+    assert result["error"][1] == "model" and result["classes"] is None and result["analysed"]
 
 
 def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(browser, server, tmp_path):
@@ -65,7 +78,7 @@ def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(browser, 
         }""", [f"{server}/mien.js", f"{site}/model/"])
         page.close()
     assert error == [f"The expression model at {site}/model/ could not be used (its metadata.json names 5 classes for its 4 "
-                     "outputs). Faces are still found; export the model again on the server.", "model"]
+                     "outputs); export the model again on the server.", "model"]
 
 
 def test_without_webassembly_create_says_so(blank):
@@ -182,6 +195,38 @@ def test_analyse_gives_every_face_of_a_picture_at_full_resolution_and_dispatches
     assert (result["width"], result["height"], result["events"]) == (1600, 1200, 0)
     assert len(result["faces"]) == len(truth) and result["ms"] > 0
     assert sorted(face["id"] for face in result["faces"]) == list(range(1, len(truth) + 1))
+
+
+def test_a_picture_larger_than_the_cap_is_read_shrunk_and_its_boxes_given_in_its_own_pixels(blank):
+    """An 8000x6000 canvas (the group photo drawn five times larger): the worker is sent it at
+    4096 px on its longer side, and the faces come back in the canvas's pixels, where the
+    1600x1200 photo's faces are, five times over."""
+    from bench.pictures import group_photo
+
+    photo, truth = group_photo()
+    ok, encoded = cv2.imencode(".png", photo)
+    result = evaluate(blank, f"""
+        const sent = [];
+        const post = Worker.prototype.postMessage;
+        Worker.prototype.postMessage = function (message, transfer) {{
+            if (message?.type === 'analyse') sent.push([message.bitmap.width, message.bitmap.height]);
+            return post.call(this, message, transfer);
+        }};
+        const mien = await Mien.create();
+        const photo = await createImageBitmap({BLOB});
+        const canvas = Object.assign(document.createElement('canvas'), {{ width: 8000, height: 6000 }});
+        canvas.getContext('2d').drawImage(photo, 0, 0, 8000, 6000);
+        const small = await mien.analyse(photo);
+        const large = await mien.analyse(canvas);
+        mien.dispose();
+        Worker.prototype.postMessage = post;
+        return {{ small, large, sent }};""", as_base64(encoded.tobytes()))
+    small, large = result["small"], result["large"]
+    assert result["sent"] == [[1600, 1200], [4096, 3072]] and (large["width"], large["height"]) == (8000, 6000)
+    assert len(large["faces"]) == len(small["faces"]) == len(truth)
+    for face in small["faces"]:
+        closest = min(large["faces"], key=lambda other: abs(other["box"][0] - 5 * face["box"][0]) + abs(other["box"][1] - 5 * face["box"][1]))
+        assert closest["box"] == pytest.approx([5 * value for value in face["box"]], abs=0.06 * 5 * face["box"][2])
 
 
 def test_a_tilted_face_is_cut_upright_and_read_as_pipeline_detect_reads_it(blank):
@@ -329,6 +374,22 @@ def test_the_custom_element_shows_the_camera_with_boxes_and_dispatches_results(b
         return { label: faces[0].label, painted, playing: !element.shadowRoot.querySelector('video').paused };
     }""")
     assert result == {"label": "happy", "painted": True, "playing": True}
+
+
+def test_the_custom_element_refuses_a_wrong_attribute_with_the_components_sentence(blank):
+    error = blank.evaluate("""async () => {
+        await import('/mien-camera.js');
+        const element = document.createElement('mien-camera');
+        element.setAttribute('backend', 'nonsense');
+        element.setAttribute('frames', '-1');
+        const failed = new Promise((resolve) => element.addEventListener('error', ({ detail }) => resolve([detail.message, detail.topic])));
+        document.body.append(element);
+        const error = await failed;
+        const shown = element.shadowRoot.textContent.includes(error[0]);
+        element.remove();
+        return [...error, shown];
+    }""")
+    assert error == ["\"nonsense\" is no backend; use 'auto' or one of webgpu, webgl, wasm, cpu.", "argument", True]
 
 
 def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_path):

@@ -13,7 +13,7 @@ import { DEFAULT_MODEL, policySentence } from './assets.js';
 import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
-import { fitProfile, personalScores, profileProblem } from './personal.js';
+import { finiteNumbers, fitProfile, personalScores, profileProblem } from './personal.js';
 import { readPixels } from './pixels.js';
 import { FaceTracker } from './tracker.js';
 
@@ -96,7 +96,7 @@ async function loadExpressionModel(requested) {
   } catch (error) {
     console.error(error);
     profile = null;
-    return { url, classes: null, problem: (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}). Faces are still found; export the model again on the server.` };
+    return { url, classes: null, problem: (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}); export the model again on the server.` };
   }
 }
 
@@ -292,12 +292,16 @@ const handlers = {
   },
   personalise: ({ examples }) => exclusive(async () => {
     if (!expressionModel?.metadata.features || !expressionModel.metadata.personal) throw new Error('This expression model gives no features to fit a profile with; export it again with this version of Mien.');
+    const { classes, features: { shape: [, width] } } = expressionModel.metadata;
     let skipped = 0;
     const usable = {};
     for (const [name, items] of Object.entries(examples)) {
       usable[name] = [];
       for (const item of items) {
         if (!item.bitmap) {
+          if (!finiteNumbers(item.features, width) || !finiteNumbers(item.scores, classes.length)) {
+            throw Object.assign(new Error(`A face given as an example of "${name}" has no features of this model (${width} finite numbers) or scores of its ${classes.length} classes; give faces from results of a Mien created with {features: true} and this model, or pictures.`), { topic: 'argument' });
+          }
           usable[name].push(item);
           continue;
         }
@@ -318,7 +322,7 @@ const handlers = {
   }),
   profile: ({ profile: wanted }) => exclusive(() => {
     const problem = wanted && (expressionModel ? profileProblem(wanted, expressionModel.metadata) : 'No expression model is loaded to use a profile with.');
-    if (problem) throw new Error(problem);
+    if (problem) throw Object.assign(new Error(problem), { topic: expressionModel ? 'argument' : 'model' });
     profile = wanted;
     tracker.reset(); // scores smoothed without the profile mean nothing with it
     return {};

@@ -124,17 +124,41 @@ export function fitProfile(tf, metadata, examples, { strength = metadata.persona
   };
 }
 
+/** The one sentence for a profile whose parts are not what a profile holds (pipeline/faces/personal.py's DAMAGED). */
+export const DAMAGED = 'This profile is damaged (its correction does not fit the model); make it again.';
+
+/** Whether `values` is an array (or typed array) of `length` (any length: null) finite numbers. */
+export const finiteNumbers = (values, length = null) => (Array.isArray(values) || values instanceof Float32Array || values instanceof Float64Array)
+  && (length === null || values.length === length) && Array.prototype.every.call(values, (value) => typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * Whether the parts of a mien-profile/1 profile are not of the kinds and shapes a model of its own
+ * classes needs: strings where strings are due, finite numbers, a bias per class and, if it has
+ * weights, a row of `width` numbers (the model's features; any, if null) per class. The one check
+ * of a profile's parts in the browser, as pipeline/faces/personal.py's damaged() is in Python.
+ */
+export function damaged(profile, width = null) {
+  const { model, correction } = profile;
+  if (model === null || typeof model !== 'object' || typeof model.sha256 !== 'string') return true;
+  const { classes } = model;
+  if (!Array.isArray(classes) || !classes.length || !classes.every((name) => typeof name === 'string')) return true;
+  if (['method', 'name'].some((key) => profile[key] != null && typeof profile[key] !== 'string')) return true;
+  if (correction == null) return false;
+  if (typeof correction !== 'object' || Array.isArray(correction) || !finiteNumbers(correction.bias, classes.length)) return true;
+  const { weights } = correction;
+  if (weights == null) return false;
+  if (!Array.isArray(weights) || weights.length !== classes.length || !weights.every((row) => finiteNumbers(row, width))) return true;
+  return new Set(weights.map((row) => row.length)).size !== 1;
+}
+
 /** Why `profile` cannot be used with the model whose metadata is `metadata`, or null. */
 export function profileProblem(profile, metadata) {
-  if (profile?.format !== PROFILE_FORMAT) return 'This is not a Mien profile (mien-profile/1); give one the page exported or python -m pipeline.personalise made.';
-  if (profile.model?.sha256 !== metadata.weights_sha256 || JSON.stringify(profile.model?.classes) !== JSON.stringify(metadata.classes)) {
-    return `This profile was made for another model (${(profile.model?.classes ?? []).join(', ')}); make one for this model, or choose the model it was made for.`;
+  if (profile === null || typeof profile !== 'object' || profile.format !== PROFILE_FORMAT) {
+    return 'This is not a Mien profile (mien-profile/1); give one the page exported or python -m pipeline.personalise made.';
   }
-  const width = metadata.features?.shape?.[1];
-  const { weights, bias } = profile.correction ?? {};
-  if (profile.correction && (bias?.length !== metadata.classes.length || (weights
-    && (weights.length !== metadata.classes.length || weights.some((row) => row.length !== width))))) {
-    return 'This profile is damaged (its correction does not fit the model); make it again.';
+  if (damaged(profile, metadata.features?.shape?.[1] ?? null)) return DAMAGED;
+  if (profile.model.sha256 !== metadata.weights_sha256 || JSON.stringify(profile.model.classes) !== JSON.stringify(metadata.classes)) {
+    return `This profile was made for another model (${profile.model.classes.join(', ')}); make one for this model, or choose the model it was made for.`;
   }
   return null;
 }

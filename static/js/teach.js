@@ -3,7 +3,7 @@
 // profile on the device, shows it against the shipped model, and keeps it (profiles.js). The
 // profiles of this browser can then be chosen, renamed, deleted, exported and imported.
 
-import { ProfileStore, readProfileFile } from './profiles.js';
+import { NAME_LENGTH, ProfileStore, keptName, readProfileFile } from './profiles.js';
 
 const COUNTDOWN_S = 3;
 const COLLECT_S = 3;
@@ -22,7 +22,7 @@ function download(name, text) {
 export class TeachSection {
   /**
    * `mien()`: the page's Mien; `live()`: whether the camera runs; `say(text, kind)`: a message on
-   * the page; `onChange(profile)`: the profile in use changed (null: none).
+   * the page (null: none); `onChange(profile)`: the profile in use changed (null: none).
    */
   constructor({ mien, live, say, onChange }) {
     Object.assign(this, { mien, live, say, onChange });
@@ -47,9 +47,10 @@ export class TeachSection {
     ui.select.addEventListener('change', () => this.choose(ui.select.value ? Number(ui.select.value) : null));
     ui.rename.addEventListener('click', async () => {
       const chosen = await this.chosen();
-      const name = chosen && window.prompt('A new name for this profile:', chosen.name);
-      if (name) await this.store.rename(chosen.id, name);
-      await this.refresh();
+      const name = chosen && keptName(window.prompt(`A new name for this profile (at most ${NAME_LENGTH} characters):`, chosen.name) ?? '');
+      if (!name) return;
+      await this.store.rename(chosen.id, name);
+      await this.choose(chosen.id); // the faces, the record and the list read the new name from now on
     });
     ui.remove.addEventListener('click', async () => {
       const chosen = await this.chosen();
@@ -59,15 +60,18 @@ export class TeachSection {
     });
     ui.exportButton.addEventListener('click', async () => {
       const chosen = await this.chosen();
-      if (chosen) download(`mien-profile-${chosen.name.replace(/[^\w-]+/g, '_')}.json`, JSON.stringify({ ...chosen, id: undefined }, null, 1));
+      if (chosen) download(`mien-profile-${chosen.name.slice(0, NAME_LENGTH).replace(/[^\w-]+/g, '_')}.json`, JSON.stringify({ ...chosen, id: undefined }, null, 1));
     });
     ui.importInput.addEventListener('change', async () => {
       const [file] = ui.importInput.files;
       ui.importInput.value = '';
       if (!file) return;
       try {
-        const profile = await readProfileFile(file);
-        const id = await this.store.add({ ...profile, name: profile.name ?? file.name.replace(/\.json$/, '') });
+        const { profile, trimmed } = await readProfileFile(file);
+        // One for this model is tried before it is kept: the model knows the shapes its correction must have.
+        if (this.fits(profile)) await this.mien().useProfile(profile).catch((error) => { throw new Error(`${file.name}: ${error.message}`); });
+        const id = await this.store.add(profile);
+        this.say(trimmed ? `The profile's name was longer than ${NAME_LENGTH} characters: it is kept as "${profile.name}".` : null, 'info');
         await this.choose(id);
       } catch (error) {
         this.say(error.message);
@@ -94,20 +98,25 @@ export class TeachSection {
     await this.refresh();
   }
 
+  /** Whether `profile` was made for the model in use. */
+  fits(profile) {
+    const mien = this.mien();
+    return Boolean(mien?.classes) && JSON.stringify(profile.model.classes) === JSON.stringify(mien.classes)
+      && profile.model.sha256 === mien.modelSha256;
+  }
+
   /** The list of kept profiles: this model's can be chosen; others are kept, not offered. */
   async refresh() {
     const { ui } = this;
     const mien = this.mien();
     const inUse = mien?.profile?.id ?? '';
     const profiles = await this.store.all();
-    const fits = (profile) => mien?.classes && JSON.stringify(profile.model.classes) === JSON.stringify(mien.classes)
-      && profile.model.sha256 === mien.modelSha256;
     ui.select.replaceChildren(new Option('none (the shipped model)', ''), ...profiles.map((profile) => Object.assign(
-      new Option(fits(profile) ? profile.name : `${profile.name} (for another model)`, profile.id), { disabled: !fits(profile) },
+      new Option(this.fits(profile) ? keptName(profile.name) : `${keptName(profile.name)} (for another model)`, profile.id), { disabled: !this.fits(profile) },
     )));
     ui.select.value = String(inUse);
     ui.resting.hidden = !mien?.classes?.includes('neutral');
-    const others = profiles.filter((profile) => !fits(profile)).length;
+    const others = profiles.filter((profile) => !this.fits(profile)).length;
     for (const control of [ui.rename, ui.remove, ui.exportButton]) control.disabled = !ui.select.value;
     return others;
   }
