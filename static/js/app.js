@@ -13,14 +13,12 @@
 // {source: 'camera' | 'photo', faces, width, height, ms} (ms: the worker's time for it);
 // window.mien.record is the mood record kept in this browser (record.js).
 
-import { BACKENDS, Mien } from '/mien.js';
+import { BACKENDS, MAX_PICTURE_SIDE, Mien } from '/mien.js';
 import { Camera, cameraErrorMessage } from './camera.js';
 import { clearOverlay, drawFaces } from './overlay.js';
 import { MoodRecord } from './record.js';
 import { RecordSection } from './record-view.js';
 import { TeachSection } from './teach.js';
-
-const MAX_PHOTO_SIDE = 4096; // photos keep their resolution (small faces need it), up to a 16 MP picture
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -47,7 +45,7 @@ const camera = new Camera(ui.video, {
 const recordSection = new RecordSection(new MoodRecord(), { live: () => camera.active && !document.hidden, classes: () => classes });
 window.mien.record = recordSection.record; // the stored mood record (record.js)
 const teachSection = new TeachSection({
-  mien: () => mien, live: () => camera.active, say: (text, kind) => showMessage('profile', text, kind),
+  mien: () => mien, live: () => camera.active, say: (text, kind) => (text ? showMessage('profile', text, kind) : clearMessage('profile')),
   onChange: (profile) => { state.profile = profile?.name ?? null; recordSection.restart(); },
 });
 
@@ -289,7 +287,7 @@ async function analysePhoto(file) {
     showMessage('photo', `${file.name} is not an image this browser can open; choose a JPEG, PNG or WebP photo.`);
     return;
   }
-  const scale = Math.min(1, MAX_PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+  const scale = Math.min(1, MAX_PICTURE_SIDE / Math.max(bitmap.width, bitmap.height));
   const width = Math.round(bitmap.width * scale);
   const height = Math.round(bitmap.height * scale);
   Object.assign(ui.photo, { width, height });
