@@ -206,6 +206,17 @@ def test_a_photo_without_a_face_says_so(page, tmp_path):
     expect(page.locator("#faces")).to_have_text("No face found in this photo.")
 
 
+def test_a_photo_of_too_many_pixels_is_refused_from_its_header_before_it_is_decoded(page, tmp_path):
+    """A small PNG of 10000x10000 pixels (400 MB decoded) is refused by its size, as Python refuses
+    it. (Chromium itself refuses to open one of 30000x30000: "not an image this browser can open".)"""
+    from tests.bad_images import write_png_bomb
+
+    page.set_input_files("#photo-input", str(write_png_bomb(tmp_path / "bomb.png", side=10000)))
+    expect(page.locator('#messages [data-topic="photo"]')).to_have_text(
+        "bomb.png is 10000x10000 pixels, more than the 50 megapixels Mien reads; choose a smaller photo, or shrink this one.")
+    assert page.is_hidden("#photo")
+
+
 def test_a_file_that_is_no_image_says_so(page, tmp_path):
     photo = tmp_path / "notes.png"
     photo.write_text("not an image")

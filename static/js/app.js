@@ -274,17 +274,43 @@ function showSource(kind) {
 
 // --- photos ---------------------------------------------------------------------------------------
 
+// Pixels a photo may have, read from its header before it is decoded: 50 megapixels, as
+// pipeline/images.py reads photos (a 1 MB PNG may hold 900 megapixels, 3.6 GB decoded).
+const MAX_PHOTO_PIXELS = 50e6;
+
+/** A photo's [width, height] from its header (an <img> decodes no pixels until it is drawn); null if it is no image. */
+async function photoSize(file) {
+  const image = new Image();
+  image.src = URL.createObjectURL(file);
+  try {
+    await new Promise((resolve, reject) => Object.assign(image, { onload: resolve, onerror: reject }));
+    return [image.naturalWidth, image.naturalHeight];
+  } catch {
+    return null;
+  } finally {
+    URL.revokeObjectURL(image.src);
+  }
+}
+
 async function analysePhoto(file) {
   if (!file) return;
   if (camera.active) stopCamera();
   clearMessage('photo');
+  const refuse = (text) => {
+    clearResults(); // the previous photo's faces are not this file's
+    showSource(null);
+    showMessage('photo', text);
+  };
+  const size = await photoSize(file);
+  if (size && size[0] * size[1] > MAX_PHOTO_PIXELS) {
+    refuse(`${file.name} is ${size[0]}x${size[1]} pixels, more than the ${MAX_PHOTO_PIXELS / 1e6} megapixels Mien reads; choose a smaller photo, or shrink this one.`);
+    return;
+  }
   let bitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    clearResults(); // the previous photo's faces are not this file's
-    showSource(null);
-    showMessage('photo', `${file.name} is not an image this browser can open; choose a JPEG, PNG or WebP photo.`);
+    refuse(`${file.name} is not an image this browser can open; choose a JPEG, PNG or WebP photo.`);
     return;
   }
   const scale = Math.min(1, MAX_PICTURE_SIDE / Math.max(bitmap.width, bitmap.height));
