@@ -1,11 +1,14 @@
 // The mood record's section of the page: the Record button, a timeline of the chosen day (uPlot),
-// the day's summary, how much is stored, and exporting or deleting the record.
+// the day's summary, how much is stored and whether the browser keeps it, and exporting, importing
+// or deleting the record.
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
-import { IntervalAccumulator, INTERVAL_MS, RecorderLock, dayOf, summarise } from './record.js';
+import { ImportRefused, IntervalAccumulator, INTERVAL_MS, RecorderLock, dayOf, summarise } from './record.js';
+import { askToKeep, storageEvents, storageState } from './storage.js';
 
 const COLOURS = ['#d1495b', '#2f7de1', '#8a8f98', '#edae49', '#00798c', '#7b4ea3', '#30a46c'];
 const REFRESH_MS = 5000;
+const EXPORTED_KEY = 'mien-record-exported'; // localStorage: the time of the last Export JSON, the backup
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,6 +17,25 @@ function duration(seconds) {
   const minutes = Math.floor((seconds % 3600) / 60);
   if (hours) return `${hours} h ${minutes} min`;
   return minutes ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
+}
+
+/** A number of bytes in kB, MB or GB (decimal, as disks are sold). */
+function size(bytes) {
+  const [unit, scale] = bytes >= 1e9 ? ['GB', 1e9] : bytes >= 1e6 ? ['MB', 1e6] : ['kB', 1e3];
+  const value = bytes / scale;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
+const plural = (count, noun) => `${count.toLocaleString()} ${noun}${count === 1 ? '' : 's'}`;
+
+/** When the record was last exported as JSON here (a Date), or null. */
+function lastExport() {
+  try {
+    const time = localStorage.getItem(EXPORTED_KEY);
+    return time ? new Date(time) : null;
+  } catch { // storage blocked
+    return null;
+  }
 }
 
 function download(name, type, text) {
@@ -33,6 +55,7 @@ export class RecordSection {
       toggle: $('record-toggle'), status: $('record-status'), sets: $('record-classes'), day: $('record-day'),
       chart: $('record-chart'), summary: $('record-summary'), stored: $('record-stored'),
       csv: $('record-csv'), json: $('record-json'), deleteDay: $('record-delete-day'), deleteAll: $('record-delete-all'),
+      importFile: $('record-import'), imported: $('record-imported'), kept: $('record-kept'),
     };
     this.recording = false;
     this.lock = new RecorderLock(); // one tab records at a time
@@ -54,7 +77,15 @@ export class RecordSection {
       const name = classes.join('-').replace(/[^\w-]+/g, '_');
       download(`mien-record-${name}.csv`, 'text/csv', await this.record.csv(classes));
     });
-    ui.json.addEventListener('click', async () => download('mien-record.json', 'application/json', await this.record.json()));
+    ui.json.addEventListener('click', async () => {
+      download('mien-record.json', 'application/json', await this.record.json());
+      try {
+        localStorage.setItem(EXPORTED_KEY, new Date().toISOString());
+      } catch { /* storage blocked: the date stays unknown */ }
+      this.refresh();
+    });
+    ui.importFile.addEventListener('change', () => this.importFile());
+    storageEvents.addEventListener('change', () => this.refresh());
     ui.deleteDay.addEventListener('click', async () => {
       if (!window.confirm(`Delete the record of ${ui.day.value} (${this.chosenSet().join(', ')})? This cannot be undone.`)) return;
       await this.record.deleteDay(this.chosenSet(), ui.day.value);
@@ -68,10 +99,29 @@ export class RecordSection {
   }
 
   setRecording(on) {
+    if (on) askToKeep(); // the first Record asks the browser to keep the record
     this.recording = on;
     this.accumulator.reset();
     this.ui.toggle.setAttribute('aria-pressed', String(on));
     this.ui.toggle.classList.toggle('on', on);
+    this.refresh();
+  }
+
+  /** Import the chosen file (a JSON export) into the record, and say what came of it. */
+  async importFile() {
+    const { ui } = this;
+    const [file] = ui.importFile.files;
+    ui.importFile.value = ''; // the same file may be chosen again
+    if (!file) return;
+    ui.imported.textContent = `Importing ${file.name}…`;
+    try {
+      const { added, skipped } = await this.record.import(file);
+      ui.imported.textContent = `Imported ${file.name}: ${plural(added, 'interval')} added, ${skipped.toLocaleString()} skipped as already there.`;
+      askToKeep(); // a restored record is one to keep
+    } catch (error) {
+      const reason = error instanceof ImportRefused ? error.message : `the browser could not store it (${error.message})`;
+      ui.imported.textContent = `Nothing was imported from ${file.name}: ${reason}.`;
+    }
     this.refresh();
   }
 
@@ -133,11 +183,30 @@ export class RecordSection {
     const rows = chosenDay ? await this.record.day(chosen, chosenDay) : [];
     this.drawTimeline(chosen, rows);
     this.showSummary(chosen, rows);
+    await this.showStorage();
+  }
+
+  /** How much is stored, the room left, and whether the browser keeps it (and if not, the advice to export). */
+  async showStorage() {
+    const { ui } = this;
     const totals = await this.record.totals();
-    const usage = (await navigator.storage?.estimate?.())?.usage;
-    ui.stored.textContent = totals.intervals === 0 ? 'Nothing is stored.'
-      : `Stored in this browser: ${duration(totals.seconds)} over ${totals.days} day${totals.days === 1 ? '' : 's'} `
-        + `(${totals.intervals.toLocaleString()} intervals${usage ? `; this site uses ${(usage / 1e6).toFixed(1)} MB here` : ''}).`;
+    const { kept, left } = await storageState();
+    if (totals.intervals === 0) {
+      ui.stored.textContent = 'Nothing is stored.';
+      ui.kept.textContent = '';
+      return;
+    }
+    ui.stored.textContent = `Stored in this browser: ${duration(totals.seconds)} over ${plural(totals.days, 'day')} `
+      + `(${plural(totals.intervals, 'interval')}, ${size(totals.bytes)}; ${left === null ? 'the browser does not say how much room is left' : `room for ${size(left)} more`}).`;
+    const exported = lastExport();
+    const advice = `so keep a copy with Export JSON now and then (last export: ${exported ? dayOf(exported) : 'never'})`;
+    if (kept) {
+      ui.kept.textContent = 'Persistent storage granted: the browser will not clear the record to make room; it goes only when you delete it or clear this site\'s data.';
+    } else if (kept === false) {
+      ui.kept.textContent = `Persistent storage not granted: the browser may clear the record when the disk runs low, ${advice}.`;
+    } else {
+      ui.kept.textContent = `This browser cannot be asked for persistent storage (it has no navigator.storage.persist) and may clear the record when the disk runs low, ${advice}.`;
+    }
   }
 
   /** Each class's share over the day; gaps where nobody was in view or nothing was recorded. */
