@@ -99,6 +99,7 @@ def test_the_page_refuses_bad_profile_files_trims_long_names_and_renames_the_pro
 
     start_camera(page)
     wait_for_faces(page)
+    page.evaluate("() => { window.persistAsked = 0; navigator.storage.persist = async () => { window.persistAsked += 1; return true; }; }")
     said = page.locator('#messages [data-topic="profile"]')
     options = page.locator("#profile-select option")
     for path in BAD:  # row by row, made for the shipped model: refused with the one sentence, nothing kept
@@ -111,12 +112,14 @@ def test_the_page_refuses_bad_profile_files_trims_long_names_and_renames_the_pro
     page.set_input_files("#profile-import", str(huge))
     expect(said).to_have_text("huge.json is 2.0 MB, too large for a profile (at most 1 MB); choose a file the page exported.")
     expect(options).to_have_count(1)  # "none (the shipped model)" alone
+    assert page.evaluate("() => window.persistAsked") == 0  # nothing kept, nothing asked
     # A name longer than the page keeps is cut to 60 characters, and the page says so.
     long = tmp_path / "long.json"
     long.write_text(json.dumps(shipped_profile(name="L" * 10_000)))
     page.set_input_files("#profile-import", str(long))
     expect(said).to_have_text(f"The profile's name was longer than 60 characters: it is kept as \"{'L' * 60}\".")
     page.wait_for_function("() => window.mien.state.profile === 'L'.repeat(60) && window.mien.state.faces[0]?.profile === 'L'.repeat(60)")
+    page.wait_for_function("() => window.persistAsked === 1")  # a profile kept: the browser is asked to keep the site's data
     # A good file after a refused one: the old message goes.
     page.set_input_files("#profile-import", str(BAD[0]))
     expect(said).to_have_text(f"{BAD[0].name}: {DAMAGED}")

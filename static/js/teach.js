@@ -4,6 +4,7 @@
 // profiles of this browser can then be chosen, renamed, deleted, exported and imported.
 
 import { NAME_LENGTH, ProfileStore, keptName, readProfileFile } from './profiles.js';
+import { askToKeep } from './storage.js';
 
 const COUNTDOWN_S = 3;
 const COLLECT_S = 3;
@@ -71,6 +72,7 @@ export class TeachSection {
         // One for this model is tried before it is kept: the model knows the shapes its correction must have.
         if (this.fits(profile)) await this.mien().useProfile(profile).catch((error) => { throw new Error(`${file.name}: ${error.message}`); });
         const id = await this.store.add(profile);
+        askToKeep(); // a kept profile is worth keeping from eviction (storage.js)
         this.say(trimmed ? `The profile's name was longer than ${NAME_LENGTH} characters: it is kept as "${profile.name}".` : null, 'info');
         await this.choose(id);
       } catch (error) {
@@ -203,7 +205,8 @@ export class TeachSection {
   }
 
   async save() {
-    const id = await this.store.add({ ...this.fitted, name: this.ui.name.value || 'my profile' });
+    const id = await this.store.add({ ...this.fitted, name: keptName(this.ui.name.value) || 'my profile' });
+    askToKeep();
     this.close();
     await this.choose(id);
   }
