@@ -87,6 +87,7 @@ mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")
 mimetypes.add_type("application/typescript", ".ts")  # the types (.d.ts); left alone, Python may say Qt Linguist
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 def vendored_file(package: str, name: str, vendor_dir: Path = VENDOR_DIR) -> Path:
@@ -154,6 +155,9 @@ def create_app(config: dict | None = None) -> Flask:
     def healthz():
         health = check_health(app)
         return jsonify(health), 200 if health["ok"] else 503
+
+    from web.offline import add_offline_routes  # (imports this module)
+    add_offline_routes(app, offered)  # /sw.js and /manifest.webmanifest: the page installable, and offline
 
     @app.after_request
     def headers(response):

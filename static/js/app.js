@@ -16,6 +16,7 @@
 import { BACKENDS, MAX_PICTURE_SIDE, Mien } from '/mien.js';
 import { Camera, cameraErrorMessage } from './camera.js';
 import { clearOverlay, drawFaces } from './overlay.js';
+import { keepOffline } from './offline.js';
 import { MoodRecord } from './record.js';
 import { RecordSection } from './record-view.js';
 import { TeachSection } from './teach.js';
@@ -386,3 +387,4 @@ async function main() {
 }
 
 main();
+keepOffline((text) => showMessage('update', text, 'info')); // the offline copy, and news of a new version
