@@ -3,6 +3,8 @@ saw. For each person of each photo set (bench.photos: JAFFE, the Taiwanese pictu
 are fitted from one picture per class, over every choice of those pictures (20 fixed random draws
 where there are more), and from one neutral picture alone, and each is scored on that person's
 remaining pictures; beside them, the shipped model alone, face-api and Human on the same pictures.
+The resting face as a mood record lives with it: of each person's neutral pictures not used for
+the profile, the share read as angry or sad, by the shipped model and with the neutral-only profile.
 
 Everything goes through Mien's component in Chromium: each photo once through ``analyse`` (found,
 cropped and read end to end, with its features), the profiles fitted and applied by the
@@ -85,16 +87,23 @@ def measure(browser, url: str, backend: str, model: str, photos, faces: dict, pe
     # Each photo's answer: with a profile (per task and strength), alone, and by the peers.
     shipped = answers_of(faces, list(range(len(photos))), class_set)
     peer_answers = {peer: answers_of(output, list(range(len(photos))), class_set) for peer, output in peers.items()}
+    gloomy = [names.index("angry"), names.index("sad")]
     rows = {}
     for (person, kind), task, answers in zip(owners, tasks, fitted["answers"]):
         held = np.array([i for i in task["held"]])
         if len(held) == 0:
             continue
         truth = labels[held]
-        row = rows.setdefault((person, kind), {"shipped": [], "personal": {s: [] for s in STRENGTHS}})
+        row = rows.setdefault((person, kind), {"shipped": [], "personal": {s: [] for s in STRENGTHS},
+                                               "resting_shipped": [], "resting": {s: [] for s in STRENGTHS}})
         row["shipped"].append(float((shipped[held] == truth).mean()))
+        resting = truth == names.index("neutral")  # the held neutral pictures: how often a calm face reads angry or sad
+        if resting.any():
+            row["resting_shipped"].append(float(np.isin(shipped[held][resting], gloomy).mean()))
         for strength, predicted in zip(STRENGTHS, answers):
             row["personal"][strength].append(float((np.array(predicted) == truth).mean()))
+            if resting.any():
+                row["resting"][strength].append(float(np.isin(np.array(predicted)[resting], gloomy).mean()))
     by_kind = {}
     for kind in ("one per class", "neutral only"):
         persons = {person: row for (person, k), row in rows.items() if k == kind}
@@ -109,6 +118,9 @@ def measure(browser, url: str, backend: str, model: str, photos, faces: dict, pe
                 means[p][s] - statistics.mean(persons[p]["shipped"]) for p in others)) if others else STRENGTHS[2]
             outcome[person] = {"strength": strength, "shipped": statistics.mean(row["shipped"]),
                                "personal": means[person][strength], "draws": len(row["shipped"])}
+            if row["resting_shipped"]:
+                outcome[person]["resting"] = {"shipped": statistics.mean(row["resting_shipped"]),
+                                              "personal": statistics.mean(row["resting"][strength])}
         gains = [o["personal"] - o["shipped"] for o in outcome.values()]
         by_kind[kind] = {
             "people": len(outcome), "shipped": statistics.mean(o["shipped"] for o in outcome.values()),
@@ -118,6 +130,10 @@ def measure(browser, url: str, backend: str, model: str, photos, faces: dict, pe
             "strength_overall": max(STRENGTHS, key=lambda s: statistics.mean(
                 means[p][s] - statistics.mean(persons[p]["shipped"]) for p in persons)),
         }
+        calm = [o["resting"] for o in outcome.values() if "resting" in o]
+        if calm:  # the mean over people of the share of their held neutral pictures read as angry or sad
+            by_kind[kind]["resting_angry_or_sad"] = {"people": len(calm), "shipped": statistics.mean(c["shipped"] for c in calm),
+                                                     "personal": statistics.mean(c["personal"] for c in calm)}
     peers_accuracy = {peer: statistics.mean(float((answers[[i for i in kept if photos[i][2] == person]]
                                                    == labels[[i for i in kept if photos[i][2] == person]]).mean())
                                             for person in people) for peer, answers in peer_answers.items()}
@@ -127,16 +143,20 @@ def measure(browser, url: str, backend: str, model: str, photos, faces: dict, pe
 
 def personal_table(results: dict) -> str:
     lines = ["| set | classes | profile from | people | shipped model | with a profile | gain | worst person | people worse "
-             "| face-api | Human |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| resting face angry or sad | face-api | Human |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, measured in results["sets"].items():
         for classes, part in measured["by_classes"].items():
             for kind, row in part["profiles"].items():
+                calm = row.get("resting_angry_or_sad")
+                resting = f"{calm['shipped']:.1%} → {calm['personal']:.1%}" if kind == "neutral only" and calm else ""
                 lines.append(f"| {measured['title']} | {classes} | {kind} | {row['people']} | {row['shipped']:.1%} | "
                              f"{row['personal']:.1%} | {row['personal'] - row['shipped']:+.1%} | {row['worst_person']:.1%} | "
-                             f"{row['worse']} | {part['peers']['face-api']:.1%} | {part['peers']['Human']:.1%} |")
+                             f"{row['worse']} | {resting} | {part['peers']['face-api']:.1%} | {part['peers']['Human']:.1%} |")
     lines.append("\nMean over people of the accuracy on each person's remaining pictures (a picture whose face is not found "
                  "counts as wrong for the peers, and is left out of Mien's draws); profiles from one picture per class (every "
                  f"choice, or {results['draws']} fixed random draws) or one neutral picture (every choice), fitted and applied by "
-                 "the component's own code, the strength chosen for each person on the set's other people. Peers: the same "
+                 "the component's own code, the strength chosen for each person on the set's other people. Resting face: of "
+                 "each person's neutral pictures not used for the profile, the share read as angry or sad, by the shipped "
+                 "model and with the neutral-only profile (mean over people). Peers: the same "
                  f"person's pictures, all of them. TF.js {results['backend']} in headless Chromium.")
     return "\n".join(lines)

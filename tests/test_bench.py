@@ -134,6 +134,9 @@ def test_photos_and_personal_read_labelled_photos_end_to_end_and_profiles_on_oth
     assert profiles["one per class"]["people"] == profiles["neutral only"]["people"] == 2
     assert all(0 <= row["personal"] <= 1 and row["by_person"]["AA"]["draws"] >= 2 for row in profiles.values())
     assert measured["fit_ms"] > 0 and set(measured["peers"]) == {"face-api", "Human"}
+    # The resting face: each person's other neutral picture, read as angry or sad or not, without and with the offset.
+    calm = profiles["neutral only"]["resting_angry_or_sad"]
+    assert calm["people"] == 2 and 0 <= calm["shipped"] <= 1 and 0 <= calm["personal"] <= 1
 
 
 @pytest.mark.parametrize("argv, sentence", [

@@ -568,6 +568,10 @@ def test_teaching_mien_your_face_keeps_a_named_profile_that_reads_the_faces_and_
     page.wait_for_function("() => document.querySelector('#teach-prompt').textContent.startsWith('Show a neutral face')")
     page.wait_for_function("() => window.mien.state.profile === 'new profile'", timeout=60_000)
     assert page.text_content("#teach-steps").startswith("neutral: ") and "happy" not in page.text_content("#teach-steps")
+    # What the mood record would make of the resting face: the frames between those an offset was fitted on, read
+    # as angry or sad without and with it.
+    assert re.fullmatch(r"Of \d+ resting frames it was not fitted on, read as angry or sad: [\d.]+% by the shipped model, "
+                        r"[\d.]+% with your profile\.", page.text_content("#teach-check"))
     page.click("#teach-discard")
     page.wait_for_function("() => window.mien.state.profile === 'Ana'")
     page.select_option("#model-select", "/models/model-7/")  # another model: the profile is kept, not used

@@ -3,11 +3,14 @@
 // profile on the device, shows it against the shipped model, and keeps it (profiles.js). The
 // profiles of this browser can then be chosen, renamed, deleted, exported and imported.
 
+import { personalScores } from './personal.js';
 import { NAME_LENGTH, ProfileStore, keptName, readProfileFile } from './profiles.js';
 import { askToKeep } from './storage.js';
 
 const COUNTDOWN_S = 3;
 const COLLECT_S = 3;
+// What a resting face read as these does to a mood record: a calm day recorded as a gloomy one.
+const GLOOMY = ['angry', 'sad'];
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -195,13 +198,32 @@ export class TeachSection {
     ui.prompt.textContent = correction
       ? 'Your profile is in use: look at the camera and see how it reads you (the faces list shows the shipped model too).'
       : 'Your expressions are read as well without a profile: Mien keeps the shipped model.';
+    const resting = Object.keys(examples).join() === 'neutral' && correction ? await this.restingShares(examples.neutral) : null;
     ui.check.textContent = check
       ? `Of ${check.held_out} faces it was not fitted on, read right (each expression weighing the same): ${percent(check.personal)} with your profile, ${percent(check.shipped)} by the shipped model.`
-      : '';
+      : (resting ? `Of ${resting.held} resting frames it was not fitted on, read as ${resting.gloomy.join(' or ')}: ${percent(resting.shipped)} by the shipped model, ${percent(resting.personal)} with your profile.` : '');
     await mien.useProfile(correction ? this.fitted : null);
     this.onChange(correction ? { ...this.fitted, name: 'new profile' } : null);
     ui.name.value ||= `Profile ${new Date().toLocaleDateString()}`;
     ui.save.disabled = false;
+  }
+
+  /**
+   * The resting face as the mood record lives with it: an offset fitted on every other one of the
+   * neutral `frames`, and the share of the frames between read as angry or sad by the shipped
+   * model and with it. Null with fewer than two frames or no such class.
+   */
+  async restingShares(frames) {
+    const mien = this.mien();
+    const gloomy = GLOOMY.filter((name) => mien.classes.includes(name));
+    const held = frames.filter((_, index) => index % 2 === 1);
+    if (!held.length || !gloomy.length) return null;
+    const half = await mien.personalise({ neutral: frames.filter((_, index) => index % 2 === 0) });
+    const shares = [null, half].map((profile) => held.filter((face) => {
+      const read = Array.from(personalScores(profile, mien.classes.map((name) => face.frameScores[name]), face.features));
+      return gloomy.includes(mien.classes[read.indexOf(Math.max(...read))]);
+    }).length / held.length);
+    return { held: held.length, gloomy, shipped: shares[0], personal: shares[1] };
   }
 
   async save() {
