@@ -10,6 +10,7 @@ headless Chromium. Each benchmark prints a table and writes its figures to a JSO
     python -m bench personal --sets jaffe=DIR tfeid=DIR   # personal profiles on people never seen
     python -m bench firefox     # the page in Firefox ESR vs Chromium: loads ready, a moving face's results/s
     python -m bench embed       # the npm package bundled (Vite, webpack, esbuild) and /mien.js from another site
+    python -m bench teachers human --out human.csv      # a peer's scores of the training faces, to distil from
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import accuracy, embed, faces, firefox, frames, personal, photos, speed
+from bench import accuracy, embed, faces, firefox, frames, personal, photos, speed, teachers
 from bench.browser import CHROMIUM
 from bench.server import PEER_FILES, peer_file
+from facts import REPO
 from pipeline.errors import UserError, reports_user_errors
-from web import REPO
 
 BENCHMARKS = {
     "speed": (speed, "the live page vs face-api live: ms per frame, fps, long tasks"),
@@ -32,10 +33,11 @@ BENCHMARKS = {
     "personal": (personal, "how much a person's profile helps, on people the model never saw"),
     "firefox": (firefox, "the page in Firefox ESR vs Chromium: page loads ready, a moving face's results per second"),
     "embed": (embed, "Mien bundled by Vite, webpack, esbuild and imported by another site: first result, bytes, results/s"),
+    "teachers": (teachers, "a browser peer's scores of every training face: a teacher table for pipeline.train --teacher"),
 }
 WITH_A_MODEL = ("speed", "accuracy", "faces", "firefox")
-WITH_PEERS = ("speed", "accuracy", "faces", "photos", "personal")  # they measure against the peers' npm packages
-WITH_CHROMIUM = ("speed", "frames", "accuracy", "faces", "photos", "personal", "firefox", "embed")
+WITH_PEERS = ("speed", "accuracy", "faces", "photos", "personal", "teachers")  # they measure against the peers' npm packages
+WITH_CHROMIUM = ("speed", "frames", "accuracy", "faces", "photos", "personal", "firefox", "embed", "teachers")
 # Options that count or time something: each must be more than 0 (--warmup: 0 or more).
 POSITIVE = ("frames", "seconds", "budget", "loads", "load_timeout", "trials", "repeats", "faces_per_width", "sweep",
             "visits", "timeout", "photo_faces", "limit")

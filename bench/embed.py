@@ -23,8 +23,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from facts import REPO
 from pipeline.errors import UserError
-from web import REPO
 from web.package import NAME
 
 EXAMPLES = REPO / "examples"

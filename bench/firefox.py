@@ -23,8 +23,8 @@ import numpy as np
 
 from bench.pictures import astronaut_frame
 from bench.results import BENCH_DOCS, publish, summarise
+from facts import REPO
 from pipeline.errors import UserError
-from web import REPO
 
 FIREFOX = "/usr/bin/firefox-esr"
 DRIVER = REPO / "tests" / "firefox.mjs"

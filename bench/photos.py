@@ -25,9 +25,9 @@ from bench.accuracy import restrict
 from bench.browser import chromium, run_in_page
 from bench.results import BENCH_DOCS, MODEL_CARD, publish
 from bench.server import BenchServer
+from facts import REPO
 from pipeline.evaluation.metrics import score
 from pipeline.expressions import ClassSet, canonical_emotion
-from web import REPO
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from web import REPO
+from facts import REPO
 
 BENCH_DOCS = REPO / "docs" / "bench"
 MODEL_CARD = REPO / "docs" / "model-card.md"

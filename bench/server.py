@@ -9,7 +9,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort
 
-from web import REPO, create_app, send_inside
+from facts import REPO
+from web import create_app, send_inside
 from web.serving import create_server
 
 NODE_MODULES = REPO / "node_modules"

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from web.tfjs_files import read_manifest, shard_paths
+from facts import REPO
+from facts.tfjs_files import read_manifest, shard_paths
 from pipeline.console import load_tensorflow, native_logs_hidden
 from pipeline.data import DEFAULT_DATA
 from pipeline.errors import UserError, reports_user_errors
@@ -34,7 +35,6 @@ from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, ClassSet
 from pipeline.faces.personal import SETTINGS as PERSONAL_SETTINGS
 from pipeline.runs import resolve_model_path
 
-REPO = Path(__file__).resolve().parents[1]
 PARITY_SCRIPT = Path(__file__).with_name("parity.mjs")
 DEFAULT_OUT = Path("static/model")
 METADATA = "metadata.json"

@@ -125,7 +125,7 @@ def test_the_detectors_graph_computes_what_tfjs_computes(detector, tmp_path):
     import shutil
 
     from exporters.to_tfjs import run_in_tfjs
-    from web import vendored_file
+    from facts import vendored_file
 
     source = vendored_file("face-detector", FINDER["detector"]["file"])
     shutil.copy(source, tmp_path / "model.json")

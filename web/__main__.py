@@ -7,7 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from web import REPO, check_health, create_app
+from facts import REPO
+from web import check_health, create_app
 from web.serving import REQUEST_TIMEOUT, create_server
 
 

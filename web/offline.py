@@ -19,7 +19,8 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 
-from web import COMPONENT_FILES, VENDOR_FILES, ModelFolders, send_inside, vendored_file
+from facts import VENDOR_FILES, vendored_file
+from web import COMPONENT_FILES, ModelFolders, send_inside
 
 SERVICE_WORKER = Path(__file__).with_name("service-worker.js")
 MANIFEST = "manifest.webmanifest"  # in the static folder, served at /manifest.webmanifest

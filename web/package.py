@@ -26,7 +26,8 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from web import COMPONENT_FILES, DETECTOR_FILE, REPO, VENDOR_DIR, VENDOR_FILES
+from facts import DETECTOR_FILE, REPO, VENDOR_DIR, VENDOR_FILES
+from web import COMPONENT_FILES
 from web.vendor import LICENCE_NAMES, package_of
 
 STATIC = REPO / "static"

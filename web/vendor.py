@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from web import REPO, VENDOR_DIR, VENDOR_FILES
+from facts import REPO, VENDOR_DIR, VENDOR_FILES
 
 LICENCE_NAMES = ("license", "licence", "notice")
 

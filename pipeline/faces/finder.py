@@ -10,18 +10,16 @@ rule) comes from ``static/face-finder.json``, which both read.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from facts import FINDER, vendored_file
 from pipeline.faces.boxes import overlap
 from pipeline.faces.graph import GraphModel
-from web import REPO, vendored_file
 
-FINDER = json.loads((REPO / "static" / "face-finder.json").read_text())
 LIVE, PHOTO, TRUST, STILL = FINDER["live"], FINDER["photo"], FINDER["tile_trust"], FINDER["still"]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from web.tfjs_files import read_manifest, stored_dtype, stored_weights
+from facts.tfjs_files import read_manifest, stored_dtype, stored_weights
 from pipeline.errors import UserError
 
 DTYPES = {"float32": np.float32, "int32": np.int32, "float16": np.float16, "uint8": np.uint8, "uint16": np.uint16}

@@ -1,6 +1,6 @@
 """Teacher tables: any model's scores for the training faces, to distil from. A table is a CSV
 file whose header is ``face`` and the teacher's class names (expressions), one row per face,
-``face`` being :func:`face_key` of its 48x48 pixels; ``python -m pipeline.training.teachers``
+``face`` being :func:`face_key` of its 48x48 pixels; ``python -m bench teachers``
 writes them for the browser peers' expression models."""
 
 from __future__ import annotations
