@@ -15,10 +15,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 serve: $(VENV)/.installed vendor/packages.json
 	$(BIN)/python -m web
 
-# The tests run in parallel, one worker per CPU core up to four; TEST_WORKERS=1 runs them one by one.
+# The pure JavaScript modules' unit tests run first (Node's own runner, a second), then the rest in
+# parallel, one worker per CPU core up to four; TEST_WORKERS=1 runs them one by one.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 test: $(VENV)/.installed-dev vendor/packages.json node_modules/.installed system-packages
+	node --test tests/js/*.test.mjs
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 train: $(VENV)/.installed-dev

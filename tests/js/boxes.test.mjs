@@ -1,0 +1,33 @@
+// Boxes and the tracker, pure modules of the page and the component, run by Node's own test runner
+// (make test: node --test tests/js/*.test.mjs), as they are served: no browser needed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { overlap } from '../../static/js/boxes.js';
+import { FaceTracker } from '../../static/js/tracker.js';
+
+test('two boxes overlap by their intersection over their union', () => {
+  assert.equal(overlap([0, 0, 10, 10], [0, 0, 10, 10]), 1);
+  assert.equal(overlap([0, 0, 10, 10], [20, 20, 10, 10]), 0);
+  assert.equal(overlap([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
+  assert.equal(overlap([0, 0, 0, 0], [0, 0, 0, 0]), 0); // empty boxes: no division by zero
+});
+
+test('a tracked face keeps its id and its box and scores are smoothed', () => {
+  const tracker = new FaceTracker({ keepScores: 0.7, keepBox: 0.5 });
+  const [first] = tracker.update([{ box: [0, 0, 100, 100], scores: [1, 0] }]);
+  const [second] = tracker.update([{ box: [10, 0, 100, 100], scores: [0, 1] }]);
+  assert.equal(second.id, first.id);
+  assert.deepEqual(second.box, [5, 0, 100, 100]);
+  assert.deepEqual(second.scores.map((score) => +score.toFixed(6)), [0.7, 0.3]);
+  assert.deepEqual(second.frame.scores, [0, 1]); // this frame's face, unsmoothed
+});
+
+test('a face far from every track is a new one, and a track missed too long is dropped', () => {
+  const tracker = new FaceTracker({ maxMissed: 1 });
+  const [a] = tracker.update([{ box: [0, 0, 50, 50], scores: null }]);
+  const [b] = tracker.update([{ box: [300, 300, 50, 50], scores: null }]);
+  assert.notEqual(b.id, a.id);
+  tracker.update([]);
+  assert.deepEqual(tracker.update([{ box: [0, 0, 50, 50], scores: null }]).map((face) => face.id), [b.id + 1]);
+});

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { DAMAGED, personalScores, profileProblem, unit } from '../../static/js/personal.js';
+
+const fixtures = new URL('../profiles/', import.meta.url);
+const read = (name) => JSON.parse(readFileSync(new URL(name, fixtures), 'utf8'));
+
+test('features are scaled to length 1', () => {
+  assert.deepEqual(unit([3, 4]), [0.6, 0.8]);
+  assert.deepEqual(unit([0, 0]), [0, 0]);
+});
+
+test('without a correction a profile gives the shipped scores; a bias moves them as a log offset', () => {
+  assert.deepEqual(Array.from(personalScores(null, [0.25, 0.75], [1, 0])), [0.25, 0.75]);
+  const shifted = personalScores({ correction: { bias: [Math.log(3), 0] } }, [0.25, 0.75], [1, 0]);
+  assert.deepEqual(Array.from(shifted, (score) => +score.toFixed(6)), [0.5, 0.5]);
+});
+
+test('the shared profile files: the good one is taken, each bad one refused as damaged', () => {
+  const model = read('model.json');
+  assert.equal(profileProblem(read('good.json'), model), null);
+  for (const name of readdirSync(new URL('bad/', fixtures))) assert.equal(profileProblem(read(`bad/${name}`), model), DAMAGED, name);
+});
