@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import UserError, reports_user_errors
+from pipeline.faces.boxes import largest
 from pipeline.plots import plot_mood
 from pipeline.recording import DETECT_COLUMNS, PAGE_COLUMNS, PROFILE_COLUMN, unguarded
 
@@ -117,7 +118,7 @@ def _detect_intervals(rows: list[list[str]], start: int, classes: list[str]) -> 
             if not found:
                 intervals.append(Interval(hour, length, 0.0, None))
                 continue
-            main = max(found, key=lambda face: float(face[6]) * float(face[7]))
+            main = largest(found, box=lambda face: [float(value) for value in face[4:8]])
             intervals.append(Interval(hour, length, length, _scores(main, start, classes)))
     return intervals
 

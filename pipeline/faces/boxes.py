@@ -10,3 +10,9 @@ def overlap(a, b) -> float:
     inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
+
+
+def largest(faces, box=lambda face: face[0]):
+    """The face a picture or a frame is about, its subject: the one of ``faces`` whose ``box(face)``
+    is largest (first of equals). The one rule, also in static/js/boxes.js."""
+    return max(faces, key=lambda face: box(face)[2] * box(face)[3])

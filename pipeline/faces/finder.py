@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from facts import FINDER, vendored_file
-from pipeline.faces.boxes import overlap
+from pipeline.faces.boxes import largest, overlap
 from pipeline.faces.graph import GraphModel
 
 LIVE, PHOTO, TRUST, STILL = FINDER["live"], FINDER["photo"], FINDER["tile_trust"], FINDER["still"]
@@ -155,7 +155,7 @@ def detect_everywhere(rgb: np.ndarray, detector: FaceDetector) -> list[tuple]:
 
 def largest_face(faces: list[tuple]) -> tuple:
     """The face of a photo taken as its subject: the largest box of ``faces`` [(box, ...)]."""
-    return max(faces, key=lambda face: face[0][2] * face[0][3])
+    return largest(faces)
 
 
 def gray_thumbnail(rgb: np.ndarray, columns: int, rows: int) -> np.ndarray:

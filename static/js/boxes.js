@@ -9,3 +9,8 @@ export function overlap(a, b) {
   const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
   return inter / (a[2] * a[3] + b[2] * b[3] - inter || 1);
 }
+
+/** The face a picture or a frame is about, its subject: the one of `faces` ([{box, ...}]) whose box is largest (first of equals). */
+export function largest(faces) {
+  return faces.reduce((a, b) => (b.box[2] * b.box[3] > a.box[2] * a.box[3] ? b : a));
+}

@@ -16,6 +16,7 @@
 // is for reading elsewhere, and is refused as a backup.
 
 import Dexie from '/vendor/dexie/dexie.min.mjs';
+import { largest } from './boxes.js';
 
 export const INTERVAL_MS = 1000;
 const RECORDER_LOCK = 'mien-record';
@@ -63,7 +64,7 @@ export class IntervalAccumulator {
     this.frames += 1;
     const scored = faces.filter((face) => face.label);
     if (scored.length === 0) return;
-    const main = scored.reduce((a, b) => (a.box[2] * a.box[3] >= b.box[2] * b.box[3] ? a : b));
+    const main = largest(scored);
     const scores = Object.values(main.scores);
     this.sums = this.sums ? this.sums.map((sum, index) => sum + scores[index]) : scores;
     this.withFace += 1;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { overlap } from '../../static/js/boxes.js';
+import { largest, overlap } from '../../static/js/boxes.js';
 import { FaceTracker } from '../../static/js/tracker.js';
 
 test('two boxes overlap by their intersection over their union', () => {
@@ -11,6 +11,12 @@ test('two boxes overlap by their intersection over their union', () => {
   assert.equal(overlap([0, 0, 10, 10], [20, 20, 10, 10]), 0);
   assert.equal(overlap([0, 0, 10, 10], [5, 0, 10, 10]), 50 / 150);
   assert.equal(overlap([0, 0, 0, 0], [0, 0, 0, 0]), 0); // empty boxes: no division by zero
+});
+
+test('the subject of a picture is its largest face, the first of equals', () => {
+  const faces = [{ id: 1, box: [0, 0, 10, 20] }, { id: 2, box: [50, 0, 20, 10] }, { id: 3, box: [90, 0, 30, 30] }, { id: 4, box: [0, 90, 30, 30] }];
+  assert.equal(largest(faces).id, 3);
+  assert.equal(largest(faces.slice(0, 2)).id, 1);
 });
 
 test('a tracked face keeps its id and its box and scores are smoothed', () => {
