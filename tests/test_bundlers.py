@@ -52,7 +52,11 @@ def wait_for(page, condition: str) -> None:
     try:
         page.wait_for_function(condition, timeout=120_000)
     except PlaywrightError as error:
-        raise AssertionError(f"{condition} never held; the page says {page.text_content('#message')!r}") from error
+        try:
+            said = repr(page.text_content("#message", timeout=5_000))
+        except PlaywrightError:
+            said = "nothing: it did not answer within 5 s"
+        raise AssertionError(f"{condition} never held; the page says {said}") from error
 
 
 HAPPY = "() => document.querySelector('#faces li')?.textContent.endsWith('happy')"

@@ -2,6 +2,7 @@
 // Mien runs through the page's own modules; each peer through its own npm package, with that
 // library's own preprocessing. Everything returns plain numbers; Python computes the tables.
 
+import { largest } from '/static/js/boxes.js';
 import { ExpressionModel } from '/static/js/classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from '/static/js/detector.js';
 import { readPixels } from '/static/js/pixels.js';
@@ -305,8 +306,8 @@ window.bench = {
     await useBackend(tf, backend);
     const { fitProfile, personalScores } = await import('/static/js/personal.js');
     const metadata = await (await fetch(`${modelUrl}metadata.json`)).json();
-    const largest = (index) => faces.photos[index].reduce((a, b) => (a.box[2] * a.box[3] >= b.box[2] * b.box[3] ? a : b));
-    const example = (index) => ({ scores: metadata.classes.map((name) => largest(index).frameScores[name]), features: largest(index).features });
+    const subject = (index) => largest(faces.photos[index]);
+    const example = (index) => ({ scores: metadata.classes.map((name) => subject(index).frameScores[name]), features: subject(index).features });
     const times = [];
     const answers = tasks.map(({ examples, held }) => strengths.map((strength) => {
       const started = performance.now();

@@ -11,6 +11,7 @@
 
 import { DEFAULT_MODEL, policySentence } from './assets.js';
 import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
+import { largest } from './boxes.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
 import { finiteNumbers, fitProfile, personalScores, profileProblem } from './personal.js';
@@ -308,8 +309,8 @@ const handlers = {
         try { // a picture: its largest face
           const pixels = await readPixels(item.bitmap, pictureCopy);
           const boxes = await detectEverywhere(pixels, detector);
-          const largest = boxes.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]).slice(0, 1);
-          if (largest.length) usable[name].push((await expressionModel.classify(pixels, largest))[0]);
+          const subject = boxes.length ? [largest(boxes)] : [];
+          if (subject.length) usable[name].push((await expressionModel.classify(pixels, subject))[0]);
           else skipped += 1;
         } finally {
           item.bitmap.close();
