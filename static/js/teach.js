@@ -64,7 +64,7 @@ export class TeachSection {
     });
     ui.exportButton.addEventListener('click', async () => {
       const chosen = await this.chosen();
-      if (chosen) download(`mien-profile-${chosen.name.slice(0, NAME_LENGTH).replace(/[^\w-]+/g, '_')}.json`, JSON.stringify({ ...chosen, id: undefined }, null, 1));
+      if (chosen) download(`mien-profile-${keptName(chosen.name).replace(/[^\w-]+/g, '_')}.json`, JSON.stringify({ ...chosen, id: undefined }, null, 1));
     });
     ui.importInput.addEventListener('change', async () => {
       const [file] = ui.importInput.files;
@@ -106,7 +106,7 @@ export class TeachSection {
   /** Whether `profile` was made for the model in use. */
   fits(profile) {
     const mien = this.mien();
-    return Boolean(mien?.classes) && JSON.stringify(profile.model.classes) === JSON.stringify(mien.classes)
+    return Boolean(mien?.classes) && JSON.stringify(profile.model?.classes) === JSON.stringify(mien.classes)
       && profile.model.sha256 === mien.modelSha256;
   }
 
