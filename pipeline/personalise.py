@@ -7,7 +7,9 @@ face" does from a few seconds of each expression.
 The folder holds a subfolder per class of the model (any of them; neutral alone already helps),
 named as the classes are (angry, happy, neutral, sad...). In each picture the largest face is
 used; a picture without a face is skipped and counted. The profile holds numbers only (see
-pipeline.faces.personal); the page imports it as it is.
+pipeline.faces.personal); the page imports it as it is. Every profile is checked as the page checks
+it, and one the check does not pass keeps the shipped model: the last line says which, and what to
+teach it.
 """
 
 from __future__ import annotations
@@ -89,15 +91,8 @@ def main(argv=None) -> dict:
     except OSError as error:
         raise UserError(f"Cannot write {shown(args.out)} ({error.strerror or error}); choose an --out you can write to.") from None
     counts = ", ".join(f"{name} {count}" for name, count in profile["examples"].items())
-    check = profile["check"]
     print(f"Profile from {sum(profile['examples'].values())} face(s) ({counts}; {skipped} picture(s) without a face or unreadable): {shown(args.out)}")
-    if check:
-        print(f"Checked on {check['held_out']} faces it was not fitted on, each expression weighing the same: "
-              f"{check['personal']:.1%} read right with it, {check['shipped']:.1%} by the shipped model"
-              f"{'' if profile['correction'] else ', so it keeps the shipped model'}.")
-    elif not profile["correction"]:
-        print("This model has no reference scores to compare one expression with (it was exported without validation "
-              "faces), so the profile keeps the shipped model; teach it two expressions or more.")
+    print(profile["verdict"]["sentence"])
     return profile
 
 

@@ -397,7 +397,7 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     pictures (numbers only); useProfile applies it; Python computes the same scores to 1e-4."""
     import numpy as np
 
-    from pipeline.faces.personal import fit_offset, fit_profile, personal_scores
+    from pipeline.faces.personal import fit_profile, personal_scores
 
     ok, happy = cv2.imencode(".png", astronaut_bgr())
     ok, other = cv2.imencode(".png", cv2.flip(astronaut_bgr(), 1))
@@ -431,12 +431,15 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
                                                                  for name, own in faces.items()]))
     checked = fit_profile(profile["model"], {name: [(np.array([face["frameScores"][n] for n in names]), np.array(face["features"]))
                                                     for face in own] for name, own in faces.items()})
-    assert checked["check"] == pytest.approx(profile["check"]) and (checked["correction"] is None) == (profile["correction"] is None)
-    # Taught one expression: an offset from the model's reference scores for it, as Python fits it.
-    assert resting["profile"]["method"] == "offset" and set(resting["profile"]["correction"]) == {"bias"}
+    assert checked["check"] == pytest.approx(profile["check"]) and checked["verdict"] == profile["verdict"]
+    assert (checked["correction"] is None) == (profile["correction"] is None) == (not profile["verdict"]["passed"])
+    # Taught one expression: an offset from the model's reference scores for it, checked as Python checks it. A
+    # smiling face taught as neutral is far from the model's usual neutral one, so the shipped model is kept.
     reference = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["reference_log_scores"]
-    offset = fit_offset(np.array([[resting["face"]["frameScores"][n] for n in names]]), np.array([2]), names, reference)
-    np.testing.assert_allclose(resting["profile"]["correction"]["bias"], offset["bias"], atol=1e-4)
+    alone = fit_profile(profile["model"], {"neutral": [(np.array([resting["face"]["frameScores"][n] for n in names]),
+                                                        np.array(resting["face"]["features"]))]}, reference=reference)
+    assert resting["profile"]["method"] == "offset" and resting["profile"]["verdict"] == alone["verdict"]
+    assert resting["profile"]["verdict"]["reason"] == "offset-too-far" and resting["profile"]["correction"] is None
     assert result["unknown"] == 'The model has no class "smug"; its classes are angry, happy, neutral, sad.'
     assert result["empty"].startswith("No face was found in the 1 picture(s) given, so no profile can be made")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import UserError
-from pipeline.faces.personal import DAMAGED, profile_problem, read_profile
+from pipeline.faces.personal import DAMAGED, SETTINGS, fit_profile, profile_problem, read_profile
 
 FIXTURES = Path(__file__).resolve().parent / "profiles"
 METADATA = json.loads((FIXTURES / "model.json").read_text())
@@ -25,7 +25,8 @@ def test_the_good_profile_is_taken():
 
 def test_there_is_a_fixture_for_each_case_of_the_issue():
     assert {path.stem for path in BAD} == {"bias-short", "weights-4x3", "model-string", "classes-integers", "bias-strings",
-                                           "correction-list", "bias-nan-string", "bias-1e400", "name-not-string"}
+                                           "correction-list", "bias-nan-string", "bias-1e400", "name-not-string",
+                                           "verdict-passed-string", "verdict-add-unknown-class"}
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda path: path.stem)
@@ -44,6 +45,27 @@ def test_numbers_json_cannot_carry_are_refused_too(tmp_path, bias):
     (tmp_path / "profile.json").write_text(json.dumps(profile))
     with pytest.raises(UserError, match="This profile is damaged"):
         read_profile(tmp_path / "profile.json", MODEL, WIDTH)
+
+
+VERDICTS = json.loads((FIXTURES / "verdicts.json").read_text())
+
+
+@pytest.mark.parametrize("case", VERDICTS["cases"], ids=lambda case: case["case"])
+def test_every_profile_gets_the_shared_verdict_and_one_refused_keeps_the_shipped_model(case):
+    """The one rule of the check (tests/js/personal.test.mjs holds personal.js to the same file)."""
+    import numpy as np
+
+    examples = {name: [(np.array(face["scores"]), np.array(face["features"])) for face in faces]
+                for name, faces in case["examples"].items()}
+    profile = fit_profile(MODEL, examples, reference=VERDICTS["reference_log_scores"] if case["reference"] else None)
+    assert profile["verdict"] == case["verdict"]
+    assert (profile["correction"] is not None) == case["verdict"]["passed"] and profile_problem(profile, MODEL, WIDTH) is None
+    if "bias" in case:
+        np.testing.assert_allclose(profile["correction"]["bias"], case["bias"], atol=1e-6)
+
+
+def test_the_fixture_model_fits_profiles_as_exported_models_do():
+    assert METADATA["personal"] == SETTINGS
 
 
 # --- the same files in the browser: the page's check, the component, the page's Import ------------------------

@@ -300,7 +300,8 @@ window.bench = {
   /**
    * Profiles fitted and applied by the component's own code (personal.js) to the photos' faces
    * (mienPhotos with features): for each task ({examples: {class: [photo]}, held: [photo]}) and each strength,
-   * the class each held photo's largest face is read as. Also the median ms of a fit.
+   * the class each held photo's largest face is read as, and whether the profile's check passed
+   * (a refused one reads with the shipped model). Also the median ms of a fit.
    */
   async mienProfiles(backend, modelUrl, faces, tasks, strengths) {
     await useBackend(tf, backend);
@@ -309,18 +310,20 @@ window.bench = {
     const subject = (index) => largest(faces.photos[index]);
     const example = (index) => ({ scores: metadata.classes.map((name) => subject(index).frameScores[name]), features: subject(index).features });
     const times = [];
-    const answers = tasks.map(({ examples, held }) => strengths.map((strength) => {
+    const fits = tasks.map(({ examples, held }) => strengths.map((strength) => {
       const started = performance.now();
       const profile = fitProfile(tf, metadata, Object.fromEntries(Object.entries(examples).map(([name, photos]) => [name, photos.map(example)])), { strength });
       times.push(performance.now() - started);
-      return held.map((index) => {
+      return { passed: profile.verdict.passed, read: held.map((index) => {
         const { scores, features } = example(index);
         const read = Array.from(personalScores(profile, scores, features));
         return read.indexOf(Math.max(...read));
-      });
+      }) };
     }));
     times.sort((a, b) => a - b);
-    return { answers, fit_ms: times[Math.floor(times.length / 2)], tensors: tf.memory().numTensors };
+    const answers = fits.map((row) => row.map(({ read }) => read));
+    const used = fits.map((row) => row.map(({ passed }) => passed));
+    return { answers, used, fit_ms: times[Math.floor(times.length / 2)], tensors: tf.memory().numTensors };
   },
 
   /** The same through face-api's own pipeline: TinyFaceDetector (416) and FaceExpressionNet. */

@@ -7,6 +7,10 @@ the face's features (the network's penultimate layer, scaled to length 1) and a 
 the person's faces with a pull towards no correction at all. Taught one expression (a neutral face,
 say), it adds a bias alone: minus how the person's log scores for it differ from what the model
 gives, on average, the validation faces of that class (the exported model's reference_log_scores).
+
+Every profile is checked before it is used, and its ``verdict`` says how (see ``verdict``): a
+profile the check does not pass holds no correction, so it keeps the shipped model, and says what
+to teach it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ PROFILE_FORMAT = "mien-profile/1"
 # How a profile is fitted, here and by personal.js, which reads these from the exported model's
 # metadata.json ("personal"): the pull towards no correction (chosen on the Taiwanese pictures'
 # people with python -m bench personal, never on the person it is fitted for), the full-batch Adam
-# steps and rate, and at most how many folds check a fit.
-SETTINGS = {"strength": 0.01, "steps": 150, "learning_rate": 0.05, "folds": 5}
+# steps and rate, at most how many folds check a fit, and how far (in log score, for any class) an
+# offset from one expression may move the scores (beyond it, one face cannot tell the person's
+# lasting look from the moment's; chosen with python -m bench personal, see the model card).
+SETTINGS = {"strength": 0.01, "steps": 150, "learning_rate": 0.05, "folds": 5, "offset_limit": 1.0}
 STRENGTH = SETTINGS["strength"]
 # What is said of a profile whose numbers or fields are not what the model needs (as personal.js says it).
 DAMAGED = "This profile is damaged (its correction does not fit the model); make it again."
@@ -100,26 +106,78 @@ def check_fit(scores, features, labels, class_count: int, strength: float) -> di
     return {"held_out": len(labels), "personal": balanced_share(labels, personal), "shipped": balanced_share(labels, shipped)}
 
 
+def _names(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def verdict(classes: list[str], scores: np.ndarray, labels: np.ndarray, check: dict | None, offset: dict | None,
+            limit: float | None) -> dict:
+    """Whether a profile is used, why (``reason``), the classes to teach more of (``add``) and the
+    sentence that says so: the one rule for every profile, which personal.js's verdict() follows.
+
+    Taught one expression, the offset is used if the model has a reference to fit it against and it
+    moves no class's log score by more than ``limit``. Taught more, the correction is used where the
+    shipped model misreads at least one taught face (else there is nothing to correct) and, where a
+    class has two examples, where it reads the faces it was not fitted on (the k-fold ``check``)
+    better than the shipped model; with one example of each, nothing is left to check it on, and
+    it is used, saying so.
+    """
+    taught = sorted(set(labels.tolist()))
+    others = [name for index, name in enumerate(classes) if index not in taught]
+    if len(taught) == 1:
+        name = classes[taught[0]]
+        if offset is None or limit is None:
+            return {"passed": False, "reason": "no-reference", "add": others,
+                    "sentence": f"Mien keeps the shipped model: this model has no reference to compare one expression with "
+                                f"(export it again with this version of Mien); teach {_names(others)} too."}
+        if np.abs(offset["bias"]).max() > limit:
+            return {"passed": False, "reason": "offset-too-far", "add": others,
+                    "sentence": f"Mien keeps the shipped model: the {name} face taught is too far from the model's usual one "
+                                f"for one expression to correct safely; teach one of {_names(others)} too."}
+        return {"passed": True, "reason": "offset", "add": [],
+                "sentence": f"Used: a small correction that reads your {name} face as the model's usual one."}
+    misread = int((scores.argmax(axis=1) != labels).sum())
+    if not misread:
+        return {"passed": False, "reason": "already-right", "add": [],
+                "sentence": "Mien keeps the shipped model: it already reads every face taught right, so there is nothing "
+                            "to correct; teach an expression it reads wrong."}
+    counts = np.bincount(labels, minlength=len(classes))
+    if check is None:
+        single = [classes[index] for index in taught if counts[index] == 1]
+        return {"passed": True, "reason": "one-each", "add": single,
+                "sentence": f"Used: the shipped model misread {misread} of the {len(labels)} faces taught. With one of "
+                            f"each, none is left to check it on; teach one more of {_names(single)} to have it checked."}
+    read = f"{check['personal']:.1%} of {check['held_out']} faces it was not fitted on read right with it, {check['shipped']:.1%} without"
+    if check["personal"] > check["shipped"]:
+        return {"passed": True, "reason": "held-out", "add": [], "sentence": f"Used: {read}."}
+    fewest = min(taught, key=lambda index: counts[index])
+    return {"passed": False, "reason": "no-better", "add": [classes[fewest]],
+            "sentence": f"Mien keeps the shipped model: {read}; teach more of {classes[fewest]}."}
+
+
 def fit_profile(model: dict, examples: dict[str, list[tuple[np.ndarray, np.ndarray]]], strength: float = STRENGTH,
-                skipped: int = 0, reference: dict | None = None) -> dict:
+                skipped: int = 0, reference: dict | None = None, limit: float | None = SETTINGS["offset_limit"]) -> dict:
     """A profile for ``model`` ({sha256, classes}) from ``examples`` ({class: [(scores, features)]}),
-    as personal.js's fitProfile makes one; ``reference``: the model's reference_log_scores."""
+    as personal.js's fitProfile makes one; ``reference``: the model's reference_log_scores;
+    ``limit``: its personal.offset_limit."""
     names = [name for name, faces in examples.items() for _ in faces]
     scores = np.array([face[0] for faces in examples.values() for face in faces])
     features = np.array([face[1] for faces in examples.values() for face in faces])
     labels = np.array([model["classes"].index(name) for name in names])
     if len(set(labels.tolist())) == 1:
-        method, check, correction = "offset", None, fit_offset(scores, labels, model["classes"], reference)
+        method, check, offset = "offset", None, fit_offset(scores, labels, model["classes"], reference)
+        judged = verdict(model["classes"], scores, labels, None, offset, limit)
+        correction = offset if judged["passed"] else None
     else:
-        check = check_fit(scores, features, labels, len(model["classes"]), strength)
-        helps = check is None or check["personal"] > check["shipped"]
-        method = "logit-correction"
-        correction = fit_correction(scores, features, labels, len(model["classes"]), strength) if helps else None
+        method, check = "logit-correction", check_fit(scores, features, labels, len(model["classes"]), strength)
+        judged = verdict(model["classes"], scores, labels, check, None, limit)
+        correction = fit_correction(scores, features, labels, len(model["classes"]), strength) if judged["passed"] else None
     return {
         "format": PROFILE_FORMAT, "model": model, "method": method,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "examples": {name: len(faces) for name, faces in examples.items()}, "skipped": skipped, "strength": strength,
-        "check": check, "correction": correction,
+        "check": check, "verdict": judged, "correction": correction,
     }
 
 
@@ -131,8 +189,8 @@ def _numbers(values, length: int | None) -> bool:
 
 def damaged(profile: dict, width: int | None = None) -> bool:
     """Whether the parts of a ``mien-profile/1`` profile are not of the kinds and shapes a model of
-    its own classes needs: strings where strings are due, finite numbers, a bias per class and, if
-    it has weights, a row of ``width`` (the model's features; any, if None) per class. The one
+    its own classes needs: strings where strings are due, a verdict of its parts' kinds (if it has
+    one), finite numbers, a bias per class and, if it has weights, a row of ``width`` (the model's features; any, if None) per class. The one
     check of a profile in Python, before any of it is used."""
     model, correction = profile.get("model"), profile.get("correction")
     if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
@@ -141,6 +199,11 @@ def damaged(profile: dict, width: int | None = None) -> bool:
     if not isinstance(classes, list) or not classes or not all(isinstance(name, str) for name in classes):
         return True
     if any(not isinstance(profile.get(key), str) for key in ("method", "name") if profile.get(key) is not None):
+        return True
+    judged = profile.get("verdict")  # absent from profiles made before every profile was checked
+    if judged is not None and not (isinstance(judged, dict) and isinstance(judged.get("passed"), bool)
+                                   and all(isinstance(judged.get(key), str) for key in ("reason", "sentence"))
+                                   and isinstance(judged.get("add"), list) and all(name in classes for name in judged["add"])):
         return True
     if correction is None:
         return False

@@ -95,12 +95,58 @@ function checkFit(tf, examples, classCount, strength, settings) {
   return { held_out: examples.length, personal: balancedShare(labels, personal), shipped: balancedShare(labels, shipped) };
 }
 
+/** "a", "a and b", "a, b and c". */
+const listed = (names) => (names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
+const percent = (share) => `${(share * 100).toFixed(1)}%`;
+
+/**
+ * Whether a profile is used, why (`reason`), the classes to teach more of (`add`) and the sentence
+ * that says so: the one rule for every profile, as pipeline/faces/personal.py's verdict() gives it.
+ * Taught one expression, the offset is used if the model has a reference to fit it against and it
+ * moves no class's log score by more than `limit` (metadata.personal.offset_limit). Taught more,
+ * the correction is used where the shipped model misreads at least one taught face (else there is
+ * nothing to correct) and, where a class has two examples, where it reads the faces it was not
+ * fitted on (the k-fold `check`) better than the shipped model; with one example of each, nothing
+ * is left to check it on, and it is used, saying so.
+ */
+export function verdict(classes, labelled, check, offset, limit) {
+  const taught = [...new Set(labelled.map(({ label }) => label))].sort((a, b) => a - b);
+  const others = classes.filter((_, index) => !taught.includes(index));
+  if (taught.length === 1) {
+    const name = classes[taught[0]];
+    if (!offset || limit == null) {
+      return { passed: false, reason: 'no-reference', add: others,
+        sentence: `Mien keeps the shipped model: this model has no reference to compare one expression with (export it again with this version of Mien); teach ${listed(others)} too.` };
+    }
+    if (Math.max(...offset.bias.map(Math.abs)) > limit) {
+      return { passed: false, reason: 'offset-too-far', add: others,
+        sentence: `Mien keeps the shipped model: the ${name} face taught is too far from the model's usual one for one expression to correct safely; teach one of ${listed(others)} too.` };
+    }
+    return { passed: true, reason: 'offset', add: [], sentence: `Used: a small correction that reads your ${name} face as the model's usual one.` };
+  }
+  const misread = labelled.filter(({ label, scores }) => topClass(Array.from(scores)) !== label).length;
+  if (!misread) {
+    return { passed: false, reason: 'already-right', add: [],
+      sentence: 'Mien keeps the shipped model: it already reads every face taught right, so there is nothing to correct; teach an expression it reads wrong.' };
+  }
+  const count = (index) => labelled.filter(({ label }) => label === index).length;
+  if (!check) {
+    const single = taught.filter((index) => count(index) === 1).map((index) => classes[index]);
+    return { passed: true, reason: 'one-each', add: single,
+      sentence: `Used: the shipped model misread ${misread} of the ${labelled.length} faces taught. With one of each, none is left to check it on; teach one more of ${listed(single)} to have it checked.` };
+  }
+  const read = `${percent(check.personal)} of ${check.held_out} faces it was not fitted on read right with it, ${percent(check.shipped)} without`;
+  if (check.personal > check.shipped) return { passed: true, reason: 'held-out', add: [], sentence: `Used: ${read}.` };
+  const fewest = taught.reduce((best, index) => (count(index) < count(best) ? index : best));
+  return { passed: false, reason: 'no-better', add: [classes[fewest]], sentence: `Mien keeps the shipped model: ${read}; teach more of ${classes[fewest]}.` };
+}
+
 /**
  * A profile for the model whose metadata is `metadata`, from `examples` ({class: [{scores,
  * features}]}: the shipped scores and the features of that person's faces). Of one class, the
- * profile holds an offset. Of more, where examples can be checked (two or more of a class) and the
- * correction reads them no better than the shipped model, it holds no correction: the shipped
- * model is the better one for this person.
+ * profile holds an offset; of more, a correction. Every profile is checked first (`verdict`): one
+ * that does not pass holds no correction, so the shipped model reads the person, and says what to
+ * teach it.
  */
 export function fitProfile(tf, metadata, examples, { strength = metadata.personal.strength, skipped = 0 } = {}) {
   const { classes, personal: settings } = metadata;
@@ -109,7 +155,8 @@ export function fitProfile(tf, metadata, examples, { strength = metadata.persona
   })));
   const oneClass = new Set(labelled.map(({ label }) => label)).size === 1;
   const check = oneClass ? null : checkFit(tf, labelled, classes.length, strength, settings);
-  const helps = !check || check.personal > check.shipped;
+  const offset = oneClass ? fitOffset(labelled, classes, metadata.reference_log_scores) : null;
+  const judged = verdict(classes, labelled, check, offset, settings.offset_limit);
   return {
     format: PROFILE_FORMAT,
     model: { sha256: metadata.weights_sha256, classes },
@@ -119,8 +166,8 @@ export function fitProfile(tf, metadata, examples, { strength = metadata.persona
     skipped,
     strength,
     check,
-    correction: oneClass ? fitOffset(labelled, classes, metadata.reference_log_scores)
-      : (helps ? fitCorrection(tf, labelled, classes.length, strength, settings) : null),
+    verdict: judged,
+    correction: !judged.passed ? null : (oneClass ? offset : fitCorrection(tf, labelled, classes.length, strength, settings)),
   };
 }
 
@@ -133,7 +180,7 @@ export const finiteNumbers = (values, length = null) => (Array.isArray(values) |
 
 /**
  * Whether the parts of a mien-profile/1 profile are not of the kinds and shapes a model of its own
- * classes needs: strings where strings are due, finite numbers, a bias per class and, if it has
+ * classes needs: strings where strings are due, a verdict of its parts' kinds (if it has one), finite numbers, a bias per class and, if it has
  * weights, a row of `width` numbers (the model's features; any, if null) per class. The one check
  * of a profile's parts in the browser, as pipeline/faces/personal.py's damaged() is in Python.
  */
@@ -143,6 +190,10 @@ export function damaged(profile, width = null) {
   const { classes } = model;
   if (!Array.isArray(classes) || !classes.length || !classes.every((name) => typeof name === 'string')) return true;
   if (['method', 'name'].some((key) => profile[key] != null && typeof profile[key] !== 'string')) return true;
+  const judged = profile.verdict; // absent from profiles made before every profile was checked
+  if (judged != null && !(typeof judged === 'object' && typeof judged.passed === 'boolean'
+    && ['reason', 'sentence'].every((key) => typeof judged[key] === 'string')
+    && Array.isArray(judged.add) && judged.add.every((name) => classes.includes(name)))) return true;
   if (correction == null) return false;
   if (typeof correction !== 'object' || Array.isArray(correction) || !finiteNumbers(correction.bias, classes.length)) return true;
   const { weights } = correction;

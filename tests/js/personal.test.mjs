@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { DAMAGED, personalScores, profileProblem, unit } from '../../static/js/personal.js';
+import * as tf from '@tensorflow/tfjs';
+
+import { DAMAGED, fitProfile, personalScores, profileProblem, unit } from '../../static/js/personal.js';
 
 const fixtures = new URL('../profiles/', import.meta.url);
 const read = (name) => JSON.parse(readFileSync(new URL(name, fixtures), 'utf8'));
@@ -22,4 +24,17 @@ test('the shared profile files: the good one is taken, each bad one refused as d
   const model = read('model.json');
   assert.equal(profileProblem(read('good.json'), model), null);
   for (const name of readdirSync(new URL('bad/', fixtures))) assert.equal(profileProblem(read(`bad/${name}`), model), DAMAGED, name);
+});
+
+test('every profile gets the shared verdict (tests/profiles/verdicts.json, as Python gives it); one refused keeps the shipped model', async () => {
+  await tf.setBackend('cpu');
+  const model = read('model.json');
+  const { reference_log_scores: reference, cases } = read('verdicts.json');
+  for (const { case: name, reference: withReference, examples, verdict, bias } of cases) {
+    const profile = fitProfile(tf, { ...model, reference_log_scores: withReference ? reference : undefined }, examples);
+    assert.deepEqual(profile.verdict, verdict, name);
+    assert.equal(profile.correction !== null, verdict.passed, name);
+    assert.equal(profileProblem(profile, model), null, name);
+    if (bias) profile.correction.bias.forEach((value, c) => assert.ok(Math.abs(value - bias[c]) < 1e-6, name));
+  }
 });
