@@ -81,7 +81,19 @@ export interface Profile {
   strength: number;
   /** On examples it was not fitted on (held_out of them): the share it read right, and the shipped model's, each class weighing the same (the mean of each class's share); null with one example per class, or one class. */
   check: { held_out: number; personal: number; shipped: number } | null;
-  /** null: the shipped model reads this person as well, and is kept. An offset has no weights. */
+  /**
+   * The check every profile passes before it is used: whether it did (if not, it holds no correction and the
+   * shipped model reads the person), why, the classes to teach more of, and the sentence that says so. Absent from
+   * profiles made before every profile was checked.
+   */
+  verdict?: {
+    passed: boolean;
+    /** held-out: read faces it was not fitted on better; no-better: did not; already-right: the shipped model read every taught face right; one-each: one example of each, none left to check on; offset / offset-too-far: one expression, its offset within the model's limit or beyond it; no-reference: the model has no reference for one expression. */
+    reason: 'held-out' | 'no-better' | 'already-right' | 'one-each' | 'offset' | 'offset-too-far' | 'no-reference';
+    add: string[];
+    sentence: string;
+  };
+  /** null: the check refused it, and the shipped model is kept. An offset has no weights. */
   correction: { weights?: number[][]; bias: number[] } | null;
 }
 

@@ -116,8 +116,10 @@ export class TeachSection {
     const mien = this.mien();
     const inUse = mien?.profile?.id ?? '';
     const profiles = await this.store.all();
+    // A profile made before every profile was checked has no verdict: it is offered, marked so.
+    const label = (profile) => `${keptName(profile.name)}${!this.fits(profile) ? ' (for another model)' : (profile.verdict ? '' : ' (unchecked)')}`;
     ui.select.replaceChildren(new Option('none (the shipped model)', ''), ...profiles.map((profile) => Object.assign(
-      new Option(this.fits(profile) ? keptName(profile.name) : `${keptName(profile.name)} (for another model)`, profile.id), { disabled: !this.fits(profile) },
+      new Option(label(profile), profile.id), { disabled: !this.fits(profile) },
     )));
     ui.select.value = String(inUse);
     ui.resting.hidden = !mien?.classes?.includes('neutral');
@@ -194,14 +196,14 @@ export class TeachSection {
       ui.prompt.textContent = error.message;
       return;
     }
-    const { check, correction } = this.fitted;
-    ui.prompt.textContent = correction
-      ? 'Your profile is in use: look at the camera and see how it reads you (the faces list shows the shipped model too).'
-      : 'Your expressions are read as well without a profile: Mien keeps the shipped model.';
-    const resting = Object.keys(examples).join() === 'neutral' && correction ? await this.restingShares(examples.neutral) : null;
-    ui.check.textContent = check
-      ? `Of ${check.held_out} faces it was not fitted on, read right (each expression weighing the same): ${percent(check.personal)} with your profile, ${percent(check.shipped)} by the shipped model.`
-      : (resting ? `Of ${resting.held} resting frames it was not fitted on, read as ${resting.gloomy.join(' or ')}: ${percent(resting.shipped)} by the shipped model, ${percent(resting.personal)} with your profile.` : '');
+    const { correction, verdict } = this.fitted;
+    // The check's verdict: used or not, why, and what to teach it (personal.js).
+    ui.prompt.textContent = correction ? `${verdict.sentence} Look at the camera and see how it reads you (the faces list shows the shipped model too).` : verdict.sentence;
+    const resting = Object.keys(examples).join() === 'neutral' ? await this.restingShares(examples.neutral) : null;
+    ui.check.textContent = !resting ? ''
+      : (correction && resting.personal !== null
+        ? `Of ${resting.held} resting frames it was not fitted on, read as ${resting.gloomy.join(' or ')}: ${percent(resting.shipped)} by the shipped model, ${percent(resting.personal)} with your profile.`
+        : `Of ${resting.held} resting frames, read as ${resting.gloomy.join(' or ')} by the shipped model: ${percent(resting.shipped)}.`);
     await mien.useProfile(correction ? this.fitted : null);
     this.onChange(correction ? { ...this.fitted, name: 'new profile' } : null);
     ui.name.value ||= `Profile ${new Date().toLocaleDateString()}`;
@@ -211,7 +213,8 @@ export class TeachSection {
   /**
    * The resting face as the mood record lives with it: an offset fitted on every other one of the
    * neutral `frames`, and the share of the frames between read as angry or sad by the shipped
-   * model and with it. Null with fewer than two frames or no such class.
+   * model and with it (null where the check refuses that offset). Null with fewer than two frames
+   * or no such class.
    */
   async restingShares(frames) {
     const mien = this.mien();
@@ -219,7 +222,7 @@ export class TeachSection {
     const held = frames.filter((_, index) => index % 2 === 1);
     if (!held.length || !gloomy.length) return null;
     const half = await mien.personalise({ neutral: frames.filter((_, index) => index % 2 === 0) });
-    const shares = [null, half].map((profile) => held.filter((face) => {
+    const shares = [null, half].map((profile) => profile && !profile.correction ? null : held.filter((face) => {
       const read = Array.from(personalScores(profile, mien.classes.map((name) => face.frameScores[name]), face.features));
       return gloomy.includes(mien.classes[read.indexOf(Math.max(...read))]);
     }).length / held.length);
