@@ -19,21 +19,19 @@ from keras import layers
 
 from pipeline.errors import UserError
 from pipeline.expressions import INPUT_CHANNELS, INPUT_SIZE, PIXEL_FORMAT, ClassSet
+from pipeline.architecture import ACTIVATIONS, NETWORK, VGG11_STAGES
 from pipeline.faces.crop import FACE_CROP, CropGeometry
-from pipeline.training.config import ACTIVATIONS, TrainConfig
 
-# VGG11 ("configuration A"): conv filters per stage; each stage ends in 2x2 max-pooling.
-VGG11_STAGES = ((64,), (128,), (256, 256), (512, 512), (512, 512))
 INFO_ENTRY = "mien.json"
 
 
 def build_vgg11(
     num_classes: int,
-    width: float = TrainConfig.width,
-    activation: str = TrainConfig.activation,
-    dropout: float = TrainConfig.dropout,
-    l2: float = TrainConfig.l2,
-    head_units: int = TrainConfig.head_units,
+    width: float = NETWORK.width,
+    activation: str = NETWORK.activation,
+    dropout: float = NETWORK.dropout,
+    l2: float = NETWORK.l2,
+    head_units: int = NETWORK.head_units,
 ) -> keras.Model:
     """Build a VGG11-style classifier for 48x48 grayscale faces given as raw 0-255 pixels.
 
@@ -45,7 +43,7 @@ def build_vgg11(
     if activation not in ACTIVATIONS:
         raise UserError(f"Unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}.")
     if width <= 0:
-        raise UserError(f"--width must be positive (got {width}); {TrainConfig.width} is the default.")
+        raise UserError(f"--width must be positive (got {width}); {NETWORK.width} is the default.")
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
 
     pixels = keras.Input((INPUT_SIZE, INPUT_SIZE, INPUT_CHANNELS), name="pixels")

@@ -18,11 +18,12 @@ from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.architecture import ACTIVATIONS
 from pipeline.console import load_tensorflow
 from pipeline.errors import UserError, reports_user_errors
 from pipeline.expressions import parse_classes
 from pipeline.runs import BEST_MODEL, CHECKPOINT, RUNS_DIR, RunLock, newest_run, resolve_model_path
-from pipeline.training.config import ACTIVATIONS, STRATEGIES, TrainConfig
+from pipeline.training.config import STRATEGIES, TrainConfig
 
 # This module imports TensorFlow only inside train(): --help and argument errors answer at once.
 

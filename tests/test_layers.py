@@ -56,6 +56,15 @@ def test_no_module_imports_what_stands_above_it(folder, forbidden):
     assert wrong == {}
 
 
+def test_the_network_does_not_stand_on_the_training_recipe():
+    """model.py takes its defaults from pipeline/architecture.py, which the recipe reads too; train --help stays light."""
+    modules = {node.module for node in ast.walk(ast.parse((REPO / "pipeline" / "model.py").read_text()))
+               if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {module for module in modules if module.startswith("pipeline.training")}
+    probe = "import sys, pipeline.training.config, pipeline.train; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
 def loaded_above(module: str, *args, report: Path) -> list[str]:
     """Run ``python -m module args`` and return which of ABOVE it loaded; it must succeed."""
     done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(sorted(ABOVE)), str(report), module, *map(str, args)],

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.architecture import NETWORK
 from pipeline.data import DEFAULT_DATA
 from pipeline.expressions import DEFAULT_CLASSES
-
-ACTIVATIONS = ("relu", "elu")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")  # where a run trains: pipeline.training.cluster
 
 
@@ -20,11 +19,11 @@ class TrainConfig:
     data: str = str(DEFAULT_DATA)
     extra_data: str | None = None  # comma-separated sources whose faces (all splits) join the training faces
     epochs: int = 60
-    width: float = 0.3125
-    activation: str = "relu"
-    dropout: float = 0.3
-    l2: float = 5e-5
-    head_units: int = 256
+    width: float = NETWORK.width  # the network's own defaults (pipeline/architecture.py)
+    activation: str = NETWORK.activation
+    dropout: float = NETWORK.dropout
+    l2: float = NETWORK.l2
+    head_units: int = NETWORK.head_units
     batch_size: int = 64
     learning_rate: float = 1e-3
     warmup_epochs: int = 2
