@@ -1,10 +1,13 @@
 // Boxes and the tracker, pure modules of the page and the component, run by Node's own test runner
 // (make test: node --test tests/js/*.test.mjs), as they are served: no browser needed.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { largest, overlap } from '../../static/js/boxes.js';
 import { FaceTracker } from '../../static/js/tracker.js';
+
+const { smoothing } = JSON.parse(readFileSync(new URL('../../static/face-finder.json', import.meta.url), 'utf8'));
 
 test('two boxes overlap by their intersection over their union', () => {
   assert.equal(overlap([0, 0, 10, 10], [0, 0, 10, 10]), 1);
@@ -20,7 +23,7 @@ test('the subject of a picture is its largest face, the first of equals', () => 
 });
 
 test('a tracked face keeps its id and its box and scores are smoothed', () => {
-  const tracker = new FaceTracker({ keepScores: 0.7, keepBox: 0.5 });
+  const tracker = new FaceTracker(smoothing); // face-finder.json's: 0.7 of the scores kept, 0.5 of the box
   const [first] = tracker.update([{ box: [0, 0, 100, 100], scores: [1, 0] }]);
   const [second] = tracker.update([{ box: [10, 0, 100, 100], scores: [0, 1] }]);
   assert.equal(second.id, first.id);
@@ -30,7 +33,7 @@ test('a tracked face keeps its id and its box and scores are smoothed', () => {
 });
 
 test('a face far from every track is a new one, and a track missed too long is dropped', () => {
-  const tracker = new FaceTracker({ maxMissed: 1 });
+  const tracker = new FaceTracker({ ...smoothing, max_missed: 1 });
   const [a] = tracker.update([{ box: [0, 0, 50, 50], scores: null }]);
   const [b] = tracker.update([{ box: [300, 300, 50, 50], scores: null }]);
   assert.notEqual(b.id, a.id);
