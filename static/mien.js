@@ -139,6 +139,7 @@ export class Mien extends EventTarget {
   #refused = null; // what the page's Content-Security-Policy refused while the worker started
   #disposed = false;
   #sourceCheck = null;
+  #profile = null; // as the worker's analyser holds it, its one owner: set once the worker took it
   #modelOption; // the model as asked for (undefined: Mien's own), so that a backend switch loads the same
 
   constructor(options = DEFAULTS) {
@@ -153,7 +154,6 @@ export class Mien extends EventTarget {
     this.backendNote = null; // a sentence on why this backend, where it was not the one asked for
     this.model = null; // the URL of the expression model in use
     this.modelSha256 = null; // its weights' SHA-256 (metadata.json's), which a profile names it by
-    this.profile = null; // the person's profile in use, or null
     this.#renderer = webglRenderer(); // the page's WebGL settings apply here, not always in workers
     this.#modelOption = options.model;
     this.#startWorker();
@@ -286,11 +286,16 @@ export class Mien extends EventTarget {
     return profile;
   }
 
+  /** The profile in use (the worker's), or null. */
+  get profile() {
+    return this.#profile;
+  }
+
   /** Read faces with `profile` (from personalise, or saved), or with the shipped model alone (null). */
   async useProfile(profile) {
     this.#alive();
     await this.#request('profile', { profile });
-    this.profile = profile;
+    this.#profile = profile;
   }
 
   /** End the worker and everything it holds. Every method called afterwards rejects at once. */
@@ -401,7 +406,7 @@ import(${JSON.stringify(url)}).catch((e) => self.postMessage({ type: 'unloadable
 
   /** The model the worker loaded; `running`: Mien goes on (finding faces) when it could not load one, as after create it does not. */
   #takeModel({ url, classes, sha256, problem }, { running }) {
-    if (problem || url !== this.model) this.profile = null; // a profile belongs to one model
+    if (problem || url !== this.model) this.#profile = null; // a profile belongs to one model
     this.model = problem ? null : url;
     this.classes = problem ? null : classes;
     this.modelSha256 = problem ? null : sha256 ?? null;

@@ -348,7 +348,7 @@ def test_the_page_takes_a_moving_faces_two_views_in_turns_each_averaged_with_the
             const crop = new Float32Array(48 * 48);
             pixels.grayCrop(cropSquare(box, model.crop), 48, crop, 0, 0);
             crops.push(crop);
-            answers.push((await model.classify(pixels, [{ box }], still))[0]);
+            answers.push((await model.classify(pixels, [{ box }], still)).answers[0]);
         }
         await model.classify(pixels, [], still); // a frame without the face: the next one runs both views
         await model.classify(pixels, [{ box: [258, 70, 90, 90] }], still);

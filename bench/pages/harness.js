@@ -2,9 +2,10 @@
 // Mien runs through the page's own modules; each peer through its own npm package, with that
 // library's own preprocessing. Everything returns plain numbers; Python computes the tables.
 
+import { Analyser } from '/static/js/analyser.js';
 import { largest } from '/static/js/boxes.js';
 import { ExpressionModel } from '/static/js/classifier.js';
-import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from '/static/js/detector.js';
+import { FaceDetector, FaceFinder, loadFinder } from '/static/js/detector.js';
 import { readPixels } from '/static/js/pixels.js';
 
 const WASM_FILES = '/vendor/tfjs-backend-wasm/';
@@ -57,19 +58,14 @@ async function loadDetector(spec) {
   return FaceDetector.load(tf, finder, spec ?? finder.detector);
 }
 
+/** Mien's analyser (the component's own, as its worker runs it) with the model at `modelUrl`. */
 async function loadMien(modelUrl) {
-  return { detector: await loadDetector(), model: await ExpressionModel.load(tf, modelUrl) };
+  const analyser = new Analyser(await loadDetector());
+  analyser.useModel(await ExpressionModel.load(tf, modelUrl));
+  return analyser;
 }
 
 const pictureCopy = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
-
-/** One picture through Mien, as the page does it: read once, detect, classify. */
-async function mienFrame({ detector, model }, source) {
-  const pixels = await readPixels(source, pictureCopy);
-  const boxes = await detector.detect(pixels);
-  const scores = await model.classify(pixels, boxes);
-  return { boxes, scores };
-}
 
 /** Mien's scores for one 48x48 face, given to the network as it is (no detector, no crop). */
 async function mienClassifyTight(model, faces, index) {
@@ -177,16 +173,18 @@ async function onComposedFrames(frames, find) {
 
 window.bench = {
   /**
-   * Model only: milliseconds per 640x480 webcam frame, detection plus classification, for Mien on
-   * `backend`, in a tight loop on a video that is never shown (so reading it costs little).
+   * Model only: milliseconds per 640x480 webcam frame, found and read as the component's worker
+   * does it (the analyser, each frame one of the stream), for Mien on `backend`, in a tight loop
+   * on a video that is never shown (so reading it costs little).
    */
   async mienSpeed(backend, modelUrl, options) {
     const used = await useBackend(tf, backend);
     const mien = await loadMien(modelUrl);
     const video = await openCamera();
+    mien.watch();
     let faces = 0;
     const times = await time(async () => {
-      faces = (await mienFrame(mien, video)).boxes.length;
+      faces = (await mien.analyse(video, { live: true })).faces.length;
     }, options);
     return { backend: used, times, faces, tensors: tf.memory().numTensors };
   },
@@ -232,7 +230,7 @@ window.bench = {
       const pixels = await readPixels(canvas, pictureCopy);
       finder.reset();
       const times = [];
-      for (let i = 0; i < repeats; i += 1) times.push((await finder.find(pixels)).map((face) => face.box));
+      for (let i = 0; i < repeats; i += 1) times.push((await finder.find(pixels)).faces.map((face) => face.box));
       return times;
     });
   },
@@ -346,14 +344,12 @@ window.bench = {
   /**
    * Each face (all, or those at the indices `faces`) enlarged to `sizes[i]` pixels and placed at
    * `positions[i]` in a grey picture of `picture` pixels, then found and cropped and classified by
-   * the page's code: as a camera frame by the page's face finder (seen for `frames` frames), or
-   * with `photo` as the page searches a photo (detectEverywhere). Per face: the boxes found and
-   * their class scores.
+   * the component's analyser: as a frame of a still camera's stream (seen for `frames` frames,
+   * unsmoothed), or with `photo` as a picture alone. Per face: the box found and its class scores.
    */
   async mienInFrames(backend, modelUrl, sizes, positions, { frames = 1, photo = false, picture = [640, 480], faces: picks } = {}) {
     await useBackend(tf, backend);
     const mien = await loadMien(modelUrl);
-    const finder = new FaceFinder(mien.detector);
     const faces = await loadFaces();
     const results = [];
     const face = Object.assign(document.createElement('canvas'), { width: FACE_SIDE, height: FACE_SIDE });
@@ -367,16 +363,14 @@ window.bench = {
       frameContext.fillStyle = 'rgb(110, 110, 110)';
       frameContext.fillRect(0, 0, width, height);
       frameContext.drawImage(face, positions[i][0], positions[i][1], sizes[i], sizes[i]);
-      const pixels = await readPixels(frame, pictureCopy);
-      let boxes = [];
+      let found = [];
       if (photo) {
-        boxes = await detectEverywhere(pixels, mien.detector);
-      } else { // as the live page: the face finder, on a still camera's frame
-        finder.reset();
-        for (let seen = 0; seen < frames; seen += 1) boxes = await finder.find(pixels);
+        found = (await mien.analyse(frame)).faces;
+      } else { // as the live page: a still camera's frames
+        mien.watch({ smoothing: false });
+        for (let seen = 0; seen < frames; seen += 1) found = (await mien.analyse(frame, { live: true })).faces;
       }
-      const answers = await mien.model.classify(pixels, boxes);
-      results.push(boxes.map((found, n) => ({ box: found.box, score: found.score, scores: Array.from(answers[n].scores) })));
+      results.push(found.map(({ box, scores }) => ({ box, scores: mien.model.classes.map((name) => scores[name]) })));
     }
     return { classes: mien.model.classes, results, tensors: tf.memory().numTensors };
   },

@@ -8,21 +8,21 @@
 // only the newest waits while one is analysed. Each way, every result is posted as a
 // {type: 'result'} message. Pictures to analyse arrive as ImageBitmaps. Requests carry an `id` and
 // are answered with a message of the same id. Every file is found through assets.js.
+//
+// The analysis itself is the Analyser's (analyser.js: detector, face finder, model, tracker and
+// the profile in use); this worker turns messages into its calls, and loads what it needs.
 
 import { DEFAULT_MODEL, policySentence } from './assets.js';
 import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
-import { largest } from './boxes.js';
+import { Analyser } from './analyser.js';
 import { ExpressionModel } from './classifier.js';
-import { FaceDetector, FaceFinder, detectEverywhere, loadFinder } from './detector.js';
-import { finiteNumbers, fitProfile, personalScores, profileProblem } from './personal.js';
-import { readPixels } from './pixels.js';
-import { FaceTracker } from './tracker.js';
+import { FaceDetector, loadFinder } from './detector.js';
+import { finiteNumbers, fitProfile, profileProblem } from './personal.js';
 
 let tf = null; // TF.js, loaded with the first backend request
 const TIMING_WINDOW = 30; // frames over which fps and ms per frame are measured
 
-let detector = null;
-let finder = null; // follows the watched faces from frame to frame
+let analyser = null; // the detector's, once it is loaded, with the expression model and profile in use
 let expressionModel = null;
 let modelUrl = null;
 let modelRequested; // as mien.js asked for it: undefined for the component's own model, null for none, or a folder URL
@@ -31,10 +31,7 @@ let watching = null; // {session, source, reader?, waiting?, busy?} while frames
 let paused = false;
 let renderer = null; // the page's WebGL renderer, or null where the page has no WebGL
 let wantFeatures = false; // whether faces carry their features (Mien.create's features option)
-let profile = null; // the person's profile in use (personal.js), or null: the shipped model's scores
-let tracker = new FaceTracker();
 const timings = [];
-const pictureCopy = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true });
 
 // What this worker's Content-Security-Policy refused (the page's own, or its server's for this
 // script), so that a file that does not load is explained by the directive that blocked it.
@@ -61,13 +58,14 @@ function exclusive(task) {
 
 /** Load the face detector; resolves to a sentence saying what went wrong, or null. */
 async function loadDetector() {
-  detector?.dispose();
-  detector = null;
-  finder = null;
+  const profile = analyser?.profile ?? null; // kept across a backend switch
+  analyser?.detector.dispose();
+  analyser = null;
   refused = null;
   try {
-    detector = await FaceDetector.load(tf, await loadFinder());
-    finder = new FaceFinder(detector);
+    analyser = new Analyser(await FaceDetector.load(tf, await loadFinder()), { features: wantFeatures });
+    analyser.useModel(expressionModel);
+    analyser.useProfile(profile);
     return null;
   } catch (error) {
     console.error(error);
@@ -84,19 +82,20 @@ async function loadExpressionModel(requested) {
   modelRequested = requested;
   expressionModel?.dispose();
   expressionModel = null;
-  if (url !== modelUrl) profile = null; // a profile belongs to one model (kept when the same one loads again)
+  const sameModel = url === modelUrl; // a profile belongs to one model (kept when the same one loads again)
   modelUrl = null;
-  tracker.reset(); // smoothed scores of another model mean nothing to this one
+  analyser?.useModel(null, { keepProfile: sameModel });
   timings.length = 0;
   if (!url) return { url, classes: null, problem: null };
   try {
     refused = null;
     expressionModel = await ExpressionModel.load(tf, requested === undefined ? DEFAULT_MODEL : url);
     modelUrl = url;
+    analyser?.useModel(expressionModel, { keepProfile: sameModel });
     return { url, classes: expressionModel.classes, sha256: expressionModel.metadata.weights_sha256, problem: null };
   } catch (error) {
     console.error(error);
-    profile = null;
+    analyser?.useProfile(null);
     return { url, classes: null, problem: (await policyProblem()) ?? `The expression model at ${url} could not be used (${error.message.replace(/\.$/, '')}); export the model again on the server.` };
   }
 }
@@ -145,57 +144,10 @@ async function timeDetector() {
 
 // --- analysis -----------------------------------------------------------------------------------
 
-const byClass = (scores) => Object.fromEntries(expressionModel.classes.map((name, index) => [name, scores[index]]));
-
-function describeFace({ id, box, scores, frame }) {
-  const { features, shipped } = frame; // this frame's, unsmoothed
-  const face = { id, box: box.map(Math.round), label: null, scores: {} };
-  if (scores && expressionModel) {
-    face.scores = byClass(scores);
-    face.label = expressionModel.classes[scores.indexOf(Math.max(...scores))];
-    if (profile) face.profile = profile.name ?? true; // read with the person's profile
-  }
-  if (wantFeatures && features) Object.assign(face, { features: Array.from(features), frameScores: byClass(shipped) });
-  return face;
-}
-
-/**
- * Find and classify the faces of one picture (a VideoFrame or ImageBitmap): a watched frame
- * (`live`) as one of a stream, its faces followed and smoothed from frame to frame; a picture
- * alone, searched all over for small faces.
- */
-async function analyse(picture, { live }) {
-  if (!detector) throw new Error('The face detector is not loaded.');
-  const started = performance.now();
-  const pixels = await readPixels(picture, pictureCopy); // read once, used by both networks
-  const read = performance.now();
-  const boxes = live ? await finder.find(pixels) : await detectEverywhere(pixels, detector);
-  const found = performance.now();
-  // A watched frame without faces goes through too: what the next frame compares with is then nothing.
-  const answers = expressionModel && (boxes.length || live) ? await expressionModel.classify(pixels, boxes, live ? detector.finder.still : null)
-    : boxes.map(() => ({}));
-  const classified = performance.now();
-  const scored = boxes.map((face, index) => {
-    const { scores: shipped, features } = answers[index];
-    const scores = shipped && (profile ? personalScores(profile, shipped, features) : shipped);
-    return { id: index + 1, box: face.box, scores: scores && Array.from(scores), features, shipped };
-  });
-  const faces = (live ? tracker.update(scored) : scored.map((face) => ({ ...face, frame: face }))).map(describeFace);
-  const finished = performance.now();
-  // Where the time went (ms): reading the picture; the detector's inputs (resizing the areas it
-  // searches) and its runs with their read-backs; the face crops and the classifier's run.
-  const stages = {
-    read: read - started,
-    detectorInput: detector.timing.prepare,
-    detector: found - read - detector.timing.prepare,
-    crops: boxes.length && expressionModel ? expressionModel.timing.prepare : 0,
-    classifier: boxes.length && expressionModel ? expressionModel.timing.run : 0,
-    detectorPictures: detector.timing.pictures, // areas searched in this picture
-    classified: boxes.length && expressionModel ? expressionModel.timing.classified : 0, // faces that went through the network
-    classifierViews: boxes.length && expressionModel ? expressionModel.timing.views : 0, // their views (a face, its mirror image) run
-    rest: finished - classified,
-  };
-  return { faces, width: pixels.width, height: pixels.height, ms: finished - started, stages };
+/** Find and read the faces of one picture (analyser.js); rejects while the detector is not loaded. */
+function analyse(picture, options) {
+  if (!analyser) throw new Error('The face detector is not loaded.');
+  return analyser.analyse(picture, options);
 }
 
 /** One watched frame analysed: the result with the stream's running speed figures. */
@@ -216,9 +168,7 @@ async function analyseWatchedFrame(picture, { session, source }) {
 function startWatching({ session, source, smoothing }) {
   stopWatching();
   watching = { session, source, waiting: null, busy: false };
-  tracker = new FaceTracker(smoothing ? {} : { keepScores: 0, keepBox: 0 });
-  finder?.reset();
-  expressionModel?.forget();
+  analyser?.watch({ smoothing });
   timings.length = 0;
 }
 
@@ -307,10 +257,8 @@ const handlers = {
           continue;
         }
         try { // a picture: its largest face
-          const pixels = await readPixels(item.bitmap, pictureCopy);
-          const boxes = await detectEverywhere(pixels, detector);
-          const subject = boxes.length ? [largest(boxes)] : [];
-          if (subject.length) usable[name].push((await expressionModel.classify(pixels, subject))[0]);
+          const face = await analyser.subject(item.bitmap);
+          if (face) usable[name].push(face);
           else skipped += 1;
         } finally {
           item.bitmap.close();
@@ -324,8 +272,7 @@ const handlers = {
   profile: ({ profile: wanted }) => exclusive(() => {
     const problem = wanted && (expressionModel ? profileProblem(wanted, expressionModel.metadata) : 'No expression model is loaded to use a profile with.');
     if (problem) throw Object.assign(new Error(problem), { topic: expressionModel ? 'argument' : 'model' });
-    profile = wanted;
-    tracker.reset(); // scores smoothed without the profile mean nothing with it
+    analyser?.useProfile(wanted);
     return {};
   }),
   watch: ({ readable, track, ...settings }) => {
@@ -344,9 +291,7 @@ const handlers = {
   }),
   stop: () => {
     stopWatching();
-    tracker.reset();
-    finder?.reset();
-    expressionModel?.forget();
+    analyser?.watch();
     return {};
   },
   pause: ({ hidden }) => {

@@ -47,7 +47,7 @@ const recordSection = new RecordSection(new MoodRecord(), { live: () => camera.a
 window.mien.record = recordSection.record; // the stored mood record (record.js)
 const teachSection = new TeachSection({
   mien: () => mien, live: () => camera.active, say: (text, kind) => (text ? showMessage('profile', text, kind) : clearMessage('profile')),
-  onChange: (profile) => { state.profile = profile?.name ?? null; recordSection.restart(); },
+  onChange: () => { state.profile = mien.profile?.name ?? null; recordSection.restart(); },
 });
 
 // --- messages: one per topic (backend, model, default-model, camera, photo, analysis), so none hides another

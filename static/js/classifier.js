@@ -91,9 +91,10 @@ export class ExpressionModel {
 
   /**
    * Class probabilities for each face, and its features where the model gives them: `pixels` are
-   * the picture's (pixels.js), `faces` the detector's [{box, eyes}]. Resolves to one {scores, features}
-   * per face (Float32Arrays; features null without them), each the average of the face's and its
-   * mirror image's where the model averages them.
+   * the picture's (pixels.js), `faces` the detector's [{box, eyes}]. Resolves to {answers: one
+   * {scores, features} per face (Float32Arrays; features null without them), each the average of
+   * the face's and its mirror image's where the model averages them; timing: {prepare, run} ms,
+   * and how many faces and views went through the network}.
    *
    * Given `still` (a stream's face-finder.json settings), a frame of a stream: a face whose crop has
    * not changed since it was last classified (no block of its thumbnail by more than
@@ -139,7 +140,7 @@ export class ExpressionModel {
       pending.forEach((face, index) => { answers[face] = results[index]; });
       computed = pending.length * (this.metadata.flip_average ? 2 : 1);
     }
-    this.timing = { prepare: prepared - started, run: performance.now() - prepared, classified: pending.length, views: computed };
+    const timing = { prepare: prepared - started, run: performance.now() - prepared, classified: pending.length, views: computed };
     // What the next frame compares with: each face's crop as it was when its answer was computed.
     if (still) {
       this.classified = faces.map(({ box }, index) => ({
@@ -147,7 +148,7 @@ export class ExpressionModel {
         views: views[index], frame: kept[index]?.frame ?? this.frame,
       }));
     }
-    return answers;
+    return { answers, timing };
   }
 
   /**

@@ -51,6 +51,8 @@ function strongest(candidates, maxFaces, finder) {
   return faces;
 }
 
+const NO_RUN = Object.freeze({ prepare: 0, run: 0, pictures: 0 }); // a detector's timing when nothing was searched
+
 export class FaceDetector {
   /**
    * Load BlazeFace as `finder` (face-finder.json) names it, or the `detector` entry given (the
@@ -81,20 +83,17 @@ export class FaceDetector {
    * height]). Resolves to [{box: [x, y, width, height], score}] in picture pixels, best first.
    */
   async detect(pixels, search = {}) {
-    return (await this.detectAll(pixels, [search]))[0];
+    return (await this.detectAll(pixels, [search])).found[0];
   }
 
   /**
    * Several searches of one picture in one inference: each of `searches` ({area, minScore,
    * maxFaces}, as detect's options) shrunk into the batch (squares of `size` input pixels, by
-   * default the detector's own side), one run, one read-back. Resolves to detect's answer for each
-   * (none, and no run, for no search).
+   * default the detector's own side), one run, one read-back. Resolves to {found: detect's answer
+   * for each (none, and no run, for no search), timing}.
    */
   async detectAll(pixels, searches, size = this.inputSize) {
-    if (!searches.length) { // nothing to search: no run
-      this.timing = { prepare: 0, run: 0, pictures: 0 };
-      return [];
-    }
+    if (!searches.length) return { found: [], timing: NO_RUN }; // nothing to search: no run
     const { spec, finder } = this;
     const [low, high] = spec.input_range;
     const values = size * size * 3;
@@ -104,17 +103,19 @@ export class FaceDetector {
     const scales = searches.map(({ area }, index) => pixels.letterbox(size, (low + high) / 2,
       (value) => low + (value * (high - low)) / 255, area, batch, index * values).scale);
     const prepared = performance.now();
-    const rows = await this.run(batch, [searches.length, size, size, 3], prepared - started);
+    const { rows, timing } = await this.run(batch, [searches.length, size, size, 3], prepared - started);
     const anchors = this.anchors(size);
     const perPicture = anchors.length * spec.values_per_anchor;
-    return searches.map(({ area, minScore = finder.min_score, maxFaces = finder.max_faces }, index) => strongest(
+    const found = searches.map(({ area, minScore = finder.min_score, maxFaces = finder.max_faces }, index) => strongest(
       this.decode(rows.subarray(index * perPicture, (index + 1) * perPicture), anchors, scales[index], area, minScore), maxFaces, finder));
+    return { found, timing };
   }
 
   /**
    * Faces in the whole picture shrunk so that its longer side is `side` input pixels (never
    * enlarged): one inference of the picture's own shape. `tile`: only faces tile_trust trusts a
-   * square input with (as a tile of the picture shrunk into it). Resolves like detect.
+   * square input with (as a tile of the picture shrunk into it). Resolves to {faces (as detect's),
+   * timing}.
    */
   async detectScaled(pixels, side, { minScore = this.finder.min_score, maxFaces = this.finder.max_faces, tile = false } = {}) {
     const [low, high] = this.spec.input_range;
@@ -123,13 +124,17 @@ export class FaceDetector {
     const started = performance.now();
     const input = pixels.resize(0, 0, pixels.width, pixels.height, columns, rows);
     for (let i = 0; i < input.length; i += 1) input[i] = low + (input[i] * (high - low)) / 255;
-    const output = await this.run(input, [1, rows, columns, 3], performance.now() - started);
+    const { rows: output, timing } = await this.run(input, [1, rows, columns, 3], performance.now() - started);
     const faces = this.decode(output, this.anchors(rows, columns), scale, undefined, minScore);
     const trusted = tile ? faces.filter(({ box }) => trustedInTile(box, this.inputSize / scale, this.finder)) : faces;
-    return strongest(trusted, maxFaces, this.finder);
+    return { faces: strongest(trusted, maxFaces, this.finder), timing };
   }
 
-  /** The detector's output rows for the input `values` of `shape`: one inference, one read-back, timed. */
+  /**
+   * The detector's output rows for the input `values` of `shape`: one inference, one read-back.
+   * Resolves to {rows, timing: {prepare, run, pictures}} (ms preparing the input, given; ms of the
+   * run and read-back; pictures in the batch).
+   */
   async run(values, shape, prepareMs) {
     const { tf } = this;
     const started = performance.now();
@@ -138,8 +143,7 @@ export class FaceDetector {
     const output = Array.isArray(outputs) ? outputs[0] : outputs; // the full-range model gives it twice
     const rows = await output.data();
     tf.dispose([input, outputs]);
-    this.timing = { prepare: prepareMs, run: performance.now() - started, pictures: shape[0] };
-    return rows;
+    return { rows, timing: { prepare: prepareMs, run: performance.now() - started, pictures: shape[0] } };
   }
 
   /** The faces one picture's rows of the output name, for its `anchors`: [{box, score, eyes}] above `minScore` (eyes: [[x, y], [x, y]], the one on the picture's left first). */
@@ -178,21 +182,21 @@ function trustedInTile(box, side, { tile_trust: trust }) {
 /**
  * Every face of a photo: the detector over the whole picture seen at its input size, then over
  * the whole picture at finer scales (face-finder.json's photo passes: its longer side so many input
- * pixels), each face thus seen large enough at one of them. Resolves to [{box, score, eyes}] like
- * FaceDetector.detect.
+ * pixels), each face thus seen large enough at one of them. Resolves to {faces: [{box, score,
+ * eyes}] like FaceDetector.detect's, timing: the whole photo's, as FaceDetector.run gives it}.
  */
 export async function detectEverywhere(pixels, detector) {
   const { photo } = detector.finder;
-  const faces = await detector.detect(pixels, { maxFaces: photo.max_faces });
-  const timing = { ...detector.timing };
+  const { found: [faces], timing: first } = await detector.detectAll(pixels, [{ maxFaces: photo.max_faces }]);
+  const timing = { ...first };
   const longer = Math.max(pixels.width, pixels.height);
   const sides = new Set(photo.passes.map((side) => Math.min(side, longer)).filter((side) => side > detector.inputSize));
   for (const side of sides) {
-    faces.push(...await detector.detectScaled(pixels, side, { minScore: photo.face_score, maxFaces: photo.max_faces, tile: true }));
-    ['prepare', 'run', 'pictures'].forEach((key) => { timing[key] += detector.timing[key]; });
+    const pass = await detector.detectScaled(pixels, side, { minScore: photo.face_score, maxFaces: photo.max_faces, tile: true });
+    faces.push(...pass.faces);
+    ['prepare', 'run', 'pictures'].forEach((key) => { timing[key] += pass.timing[key]; });
   }
-  detector.timing = timing; // the whole photo's
-  return strongest(faces, photo.max_faces, detector.finder);
+  return { faces: strongest(faces, photo.max_faces, detector.finder), timing };
 }
 
 /**
@@ -230,7 +234,8 @@ export class FaceFinder {
   }
 
   /**
-   * The faces in this frame's `pixels`: [{box, score}] in picture pixels, best first. The whole
+   * The faces in this frame's `pixels`: {faces: [{box, score, eyes}] in picture pixels, best first,
+   * timing: the detector's, as FaceDetector.run gives it}. The whole
    * picture, the areas around followed faces and the sweep's tile go through the detector as one
    * batch: one inference, one read-back. Less where less changed since the faces were last
    * searched for: where the picture changed only inside the followed faces' areas (a person moving
@@ -272,7 +277,7 @@ export class FaceFinder {
     const searches = [...(whole ? [{}] : []), ...around.map((area) => ({ maxFaces: 1, area })),
       ...(tile ? [{ area: tile, minScore: live.new_face_score }] : [])];
     // Followed faces alone (a person moving a little): seen at a smaller input, found again as surely.
-    const found = await detector.detectAll(pixels, searches, whole || tile ? detector.inputSize : live.follow_input);
+    const { found, timing } = await detector.detectAll(pixels, searches, whole || tile ? detector.inputSize : live.follow_input);
     // A face new in a tile must be a clear one: once followed, it is seen large and found again
     // with ease, and so would a false one be.
     const inTile = tile ? found.pop().filter(({ box }) => trustedInTile(box, tile[2], finder)) : [];
@@ -285,6 +290,6 @@ export class FaceFinder {
     this.reference = fresh ? null : (whole || around.length ? thumbnail : this.reference);
     this.kept = kept;
     this.followed = kept.filter(({ box }) => box[2] < live.follow_below * pixels.height);
-    return kept;
+    return { faces: kept, timing };
   }
 }

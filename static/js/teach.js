@@ -26,7 +26,7 @@ function download(name, text) {
 export class TeachSection {
   /**
    * `mien()`: the page's Mien; `live()`: whether the camera runs; `say(text, kind)`: a message on
-   * the page (null: none); `onChange(profile)`: the profile in use changed (null: none).
+   * the page (null: none); `onChange()`: the profile in use changed (the component's `profile`, its one owner).
    */
   constructor({ mien, live, say, onChange }) {
     Object.assign(this, { mien, live, say, onChange });
@@ -84,6 +84,12 @@ export class TeachSection {
     });
   }
 
+  /** Read faces with `profile` (null: the shipped model), and tell the page. */
+  async use(profile) {
+    await this.mien().useProfile(profile);
+    this.onChange();
+  }
+
   /** The profile chosen in the list, or null. */
   async chosen() {
     return this.ui.select.value ? this.store.get(Number(this.ui.select.value)) : null;
@@ -93,12 +99,10 @@ export class TeachSection {
   async choose(id) {
     const profile = id === null ? null : await this.store.get(id);
     try {
-      await this.mien().useProfile(profile);
-      this.onChange(profile);
+      await this.use(profile);
     } catch (error) {
       this.say(error.message);
-      await this.mien().useProfile(null);
-      this.onChange(null);
+      await this.use(null);
     }
     await this.refresh();
   }
@@ -140,8 +144,7 @@ export class TeachSection {
     }
     this.examples = {};
     this.fitted = null;
-    await mien.useProfile(null); // learn from the shipped model's readings
-    this.onChange(null);
+    await this.use(null); // learn from the shipped model's readings
     this.ui.flow.hidden = false;
     this.ui.start.disabled = this.ui.resting.disabled = true;
     this.ui.check.textContent = '';
@@ -204,8 +207,7 @@ export class TeachSection {
       : (correction && resting.personal !== null
         ? `Of ${resting.held} resting frames it was not fitted on, read as ${resting.gloomy.join(' or ')}: ${percent(resting.shipped)} by the shipped model, ${percent(resting.personal)} with your profile.`
         : `Of ${resting.held} resting frames, read as ${resting.gloomy.join(' or ')} by the shipped model: ${percent(resting.shipped)}.`);
-    await mien.useProfile(correction ? this.fitted : null);
-    this.onChange(correction ? { ...this.fitted, name: 'new profile' } : null);
+    await this.use(correction ? { ...this.fitted, name: 'new profile' } : null);
     ui.name.value ||= `Profile ${new Date().toLocaleDateString()}`;
     ui.save.disabled = false;
   }

@@ -1,16 +1,19 @@
 // Keeps each face's identity from frame to frame (by box overlap) and smooths its box and class
-// scores over recent frames, so that labels do not flicker.
+// scores over recent frames, so that labels do not flicker. Its numbers are face-finder.json's
+// "smoothing", beside the face finder's.
 
 import { overlap } from './boxes.js';
-
-const MATCH_IOU = 0.3;
 
 const blend = (old, fresh, keep) => old.map((value, i) => keep * value + (1 - keep) * fresh[i]);
 
 export class FaceTracker {
-  /** `keepScores` and `keepBox`: the share of the previous value kept each frame. */
-  constructor({ keepScores = 0.7, keepBox = 0.5, maxMissed = 5 } = {}) {
-    Object.assign(this, { keepScores, keepBox, maxMissed });
+  /**
+   * `smoothing`: face-finder.json's (match_iou: the overlap by which a face is the one seen before;
+   * keep_scores and keep_box: the share of the previous value kept each frame; max_missed: the
+   * frames a face may go unseen before it is forgotten).
+   */
+  constructor({ match_iou: matchIou, keep_scores: keepScores, keep_box: keepBox, max_missed: maxMissed }) {
+    Object.assign(this, { matchIou, keepScores, keepBox, maxMissed });
     this.tracks = [];
     this.nextId = 1;
   }
@@ -21,7 +24,7 @@ export class FaceTracker {
     const pairs = [];
     this.tracks.forEach((track, t) => faces.forEach((face, f) => {
       const iou = overlap(track.box, face.box);
-      if (iou >= MATCH_IOU) pairs.push([iou, t, f]);
+      if (iou >= this.matchIou) pairs.push([iou, t, f]);
     }));
     pairs.sort((a, b) => b[0] - a[0]);
     const usedTracks = new Set();
