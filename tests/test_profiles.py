@@ -62,6 +62,9 @@ def test_every_profile_gets_the_shared_verdict_and_one_refused_keeps_the_shipped
     assert (profile["correction"] is not None) == case["verdict"]["passed"] and profile_problem(profile, MODEL, WIDTH) is None
     if "bias" in case:
         np.testing.assert_allclose(profile["correction"]["bias"], case["bias"], atol=1e-6)
+    if "correction" in case:  # the fitted correction itself, as personal.js fits it too
+        for part in ("weights", "bias"):
+            np.testing.assert_allclose(profile["correction"][part], case["correction"][part], atol=2e-3)
 
 
 def test_the_fixture_model_fits_profiles_as_exported_models_do():
