@@ -62,7 +62,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # The files the page serves, taken out of their npm packages (a few MB, not the packages).
-vendor/packages.json: package.json facts/__init__.py web/vendor.py static/face-finder.json | $(VENV)/.installed npm
+vendor/packages.json: package.json facts/__init__.py web/vendor.py component/static/face-finder.json | $(VENV)/.installed npm
 	$(BIN)/python -m web.vendor
 	touch $@
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import accuracy, embed, faces, firefox, frames, personal, photos, speed, teachers
 from bench.browser import CHROMIUM
 from bench.server import PEER_FILES, peer_file
-from facts import REPO
+from facts import MODEL_DIR
 from pipeline.errors import UserError, reports_user_errors
 
 BENCHMARKS = {
@@ -50,8 +50,8 @@ def parse_args(argv=None):
         command = commands.add_parser(name, help=summary, description=module.__doc__.split("\n\n")[0])
         module.add_arguments(command)
         if name in WITH_A_MODEL:
-            command.add_argument("--model-dir", type=Path, default=REPO / "static" / "model",
-                                 help="exported model (default: static/model)")
+            command.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                                 help="exported model (default: component/models/model)")
         command.set_defaults(run=module.run)
     return parser.parse_args(argv)
 

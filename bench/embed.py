@@ -262,7 +262,7 @@ def run(args) -> dict:
     check_arguments(args)
     out = args.out or BENCH_DOCS / "embed.json"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    uncommitted = subprocess.run(["git", "status", "--porcelain", "--", "static", "web"], cwd=REPO, capture_output=True,
+    uncommitted = subprocess.run(["git", "status", "--porcelain", "--", "component", "page", "web"], cwd=REPO, capture_output=True,
                                  text=True).stdout.split("\n")
     results = {"clip": "640x480 fake webcam: a 70 px face sliding 1 px a frame, fresh noise each frame (bench.pictures.webcam)",
                "seconds": args.seconds, "warmup": args.warmup, "visits": args.visits, "commit": commit,

@@ -191,8 +191,8 @@ def run(args) -> dict:
 def commit() -> str:
     """The commit measured, with "+ changes" where the working tree differs from it."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "--", "static", "web"], capture_output=True, text=True, cwd=REPO).stdout
-    return f"{head}{' + uncommitted changes to static/ or web/' if changed.strip() else ''}" if head else "unknown"
+    changed = subprocess.run(["git", "status", "--porcelain", "--", "component", "page", "web"], capture_output=True, text=True, cwd=REPO).stdout
+    return f"{head}{' + uncommitted changes to component/, page/ or web/' if changed.strip() else ''}" if head else "unknown"
 
 
 def chromium_load(browser, url: str, timeout_s: float) -> dict:

@@ -12,7 +12,7 @@ the profile, the share read as angry or sad, by the shipped model and with the n
 
 Everything goes through Mien's component in Chromium: each photo once through ``analyse`` (found,
 cropped and read end to end, with its features), the profiles fitted and applied by the
-component's own code (static/js/personal.js), at the model's own strength (metadata.personal);
+component's own code (component/static/js/personal.js), at the model's own strength (metadata.personal);
 given --strengths, the strength is chosen for each person among them on the set's other people,
 never on the person.
 """

@@ -25,7 +25,7 @@ from bench.accuracy import restrict
 from bench.browser import chromium, run_in_page
 from bench.results import BENCH_DOCS, MODEL_CARD, publish
 from bench.server import BenchServer
-from facts import REPO
+from facts import MODEL_DIR
 from pipeline.evaluation.metrics import score
 from pipeline.expressions import ClassSet, canonical_emotion
 
@@ -70,14 +70,14 @@ SETS = {
     "tfeid": Taiwanese("Taiwanese (TFEID), front views", "lai-wei-cheng/b12207073, commit 790c449, "
                        "Taiwanese/faces_256x256/", "29 Taiwanese performers"),
 }
-MODELS = {"4": REPO / "static" / "model", "7": REPO / "static" / "model-7"}
+MODELS = {"4": MODEL_DIR, "7": MODEL_DIR.with_name("model-7")}
 
 
 def add_arguments(parser, out: Path = BENCH_DOCS / "photos.json") -> None:
     parser.add_argument("--sets", nargs="+", metavar="NAME=FOLDER", required=True,
                         help=f"the sets' folders, as fetched: {', '.join(f'{name} ({s.source})' for name, s in SETS.items())}")
     parser.add_argument("--classes", nargs="+", default=list(MODELS), choices=list(MODELS),
-                        help="class sets to measure, each with its model: 4 (static/model), 7 (static/model-7)")
+                        help="class sets to measure, each with its model: 4 (component/models/model), 7 (component/models/model-7)")
     parser.add_argument("--backend", default="wasm", choices=["wasm", "webgl", "cpu"])
     parser.add_argument("--card", default=str(MODEL_CARD), help="model card to write the tables into ('' for none)")
     parser.add_argument("--out", type=Path, default=out)

@@ -1,6 +1,6 @@
 """Export a trained Mien model as a TensorFlow.js graph model the page loads as it is.
 
-    python -m exporters.to_tfjs [--model RUN_DIR_OR_.keras] [--out static/model] [--quantize float16]
+    python -m exporters.to_tfjs [--model RUN_DIR_OR_.keras] [--out component/models/model] [--quantize float16]
 
 The route that works with Keras 3: ``model.export()`` to a SavedModel, then the tensorflowjs
 converter to a *graph* model. Beside ``model.json`` and its weights goes ``metadata.json``, the one
@@ -36,7 +36,7 @@ from pipeline.faces.personal import SETTINGS as PERSONAL_SETTINGS
 from pipeline.runs import resolve_model_path
 
 PARITY_SCRIPT = Path(__file__).with_name("parity.mjs")
-DEFAULT_OUT = Path("static/model")
+DEFAULT_OUT = Path("component/models/model")
 METADATA = "metadata.json"
 PARITY_FACES = 256
 METADATA_FORMAT = "mien-model/1"

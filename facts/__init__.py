@@ -1,6 +1,6 @@
 """The facts that Python and the browser share, at the bottom of the house: where the repository's
 files lie, which files of the npm packages the page is served (vendor/), and the face-finding
-definition (static/face-finder.json) that the page's detector and pipeline.faces both read.
+definition (component/static/face-finder.json) that the page's detector and pipeline.faces both read.
 
 Plain Python with no dependency: pipeline/, exporters/, web/ and bench/ all read it, and it reads
 none of them.
@@ -12,9 +12,14 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# What the server serves, each folder laid out as it is served: the component (mien.js and what it
+# loads, the npm package mien-expressions), with the exported models under models/, and our page.
+COMPONENT_DIR = REPO / "component"
+PAGE_DIR = REPO / "page"
+MODEL_DIR = COMPONENT_DIR / "models" / "model"  # the default exported model; its sibling folders are offered too
 VENDOR_DIR = REPO / "vendor"
-# How faces are found, live and in photos: the detector's file and anchors, thresholds, tiles (static/js/detector.js and pipeline/faces/finder.py).
-FINDER = json.loads((REPO / "static" / "face-finder.json").read_text())
+# How faces are found, live and in photos: the detector's file and anchors, thresholds, tiles (component/static/js/detector.js and pipeline/faces/finder.py).
+FINDER = json.loads((COMPONENT_DIR / "static" / "face-finder.json").read_text())
 # The face detector the page and pipeline.detect run, as the face-finding definition names it.
 DETECTOR_FILE = Path(FINDER["detector"]["file"])
 

@@ -65,7 +65,7 @@ def test_a_model_that_fails_while_mien_runs_says_faces_are_still_found_and_they_
 
 def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused(browser, server, tmp_path):
     """A page of another site, with a model folder of its own whose metadata names 5 classes for 4 outputs."""
-    shutil.copytree(REPO / "static" / "model", tmp_path / "model")
+    shutil.copytree(REPO / "component" / "models" / "model", tmp_path / "model")
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     (tmp_path / "model" / "metadata.json").write_text(json.dumps({**metadata, "classes": [*metadata["classes"], "extra"]}))
     (tmp_path / "blank.html").write_text("<!doctype html><title>blank</title>")
@@ -435,7 +435,7 @@ def test_a_profile_fitted_in_the_browser_reads_faces_as_python_does(blank, tmp_p
     assert (checked["correction"] is None) == (profile["correction"] is None) == (not profile["verdict"]["passed"])
     # Taught one expression: an offset from the model's reference scores for it, checked as Python checks it. A
     # smiling face taught as neutral is far from the model's usual neutral one, so the shipped model is kept.
-    reference = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["reference_log_scores"]
+    reference = json.loads((REPO / "component" / "models" / "model" / "metadata.json").read_text())["reference_log_scores"]
     alone = fit_profile(profile["model"], {"neutral": [(np.array([resting["face"]["frameScores"][n] for n in names]),
                                                         np.array(resting["face"]["features"]))]}, reference=reference)
     assert resting["profile"]["method"] == "offset" and resting["profile"]["verdict"] == alone["verdict"]

@@ -339,7 +339,7 @@ def test_a_damaged_profile_is_refused_before_any_row_is_written(tmp_path, capsys
     fixture (tests/profiles/bad/), made for the shipped model, is refused in one sentence."""
     photo = tmp_path / "astronaut.jpg"
     cv2.imwrite(str(photo), astronaut_bgr())
-    sha256 = json.loads((REPO / "static" / "model" / "metadata.json").read_text())["weights_sha256"]
+    sha256 = json.loads((REPO / "component" / "models" / "model" / "metadata.json").read_text())["weights_sha256"]
     nan = json.loads((REPO / "tests" / "profiles" / "good.json").read_text())
     nan["correction"] = {"bias": [float("nan"), 0, 0, 0]}  # Python's json writes NaN
     cases = {"bias-nan": json.dumps(nan)}

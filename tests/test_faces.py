@@ -151,23 +151,23 @@ def code_numbers(path: Path) -> set[float]:
     return {float(token) for token in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", text)}
 
 
-@pytest.mark.parametrize("finder", ["static/js/detector.js", "pipeline/faces/finder.py"])
+@pytest.mark.parametrize("finder", ["component/static/js/detector.js", "pipeline/faces/finder.py"])
 def test_neither_finder_holds_a_number_of_the_face_finding_definition(finder):
     """Thresholds, tiles, the follow area, the trust rule and the detector's layout live in
-    static/face-finder.json only; the two finders read them from there. (0, 1 and 2 are counts,
+    component/static/face-finder.json only; the two finders read them from there. (0, 1 and 2 are counts,
     halves and the like, not settings.)"""
-    definition = json.loads((REPO / "static" / "face-finder.json").read_text())
+    definition = json.loads((REPO / "component" / "static" / "face-finder.json").read_text())
     shared = numbers_of(definition) - {0.0, 1.0, 2.0}
     assert code_numbers(REPO / finder) & shared == set()
     assert definition["detector"]["file"] not in (REPO / finder).read_text()
 
 
 def test_both_finders_read_every_setting_of_the_definition_by_the_same_names():
-    definition = json.loads((REPO / "static" / "face-finder.json").read_text())
+    definition = json.loads((REPO / "component" / "static" / "face-finder.json").read_text())
     settings = {key for part in ("live", "photo", "tile_trust") for key in definition[part] if key != "about"}
     settings |= {"min_score", "iou_threshold", "max_faces", "anchors", "per_cell", "stride", "input_range",
                  "values_per_anchor", "eyes", "file"}
-    for finder in ("static/js/detector.js", "pipeline/faces/finder.py"):
+    for finder in ("component/static/js/detector.js", "pipeline/faces/finder.py"):
         text = (REPO / finder).read_text()
         assert {key for key in settings if key not in text} == set(), finder
 

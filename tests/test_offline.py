@@ -63,9 +63,10 @@ def test_every_kept_url_answers_and_nothing_the_page_needs_is_left_out():
 
 
 def test_the_version_is_a_hash_of_the_content_and_changes_with_any_file(tmp_path):
-    static = tmp_path / "static"
-    shutil.copytree(REPO / "static", static, ignore=shutil.ignore_patterns("model", "model-*"))
-    client = create_app({"TESTING": True, "STATIC_DIR": static}).test_client()
+    page = tmp_path / "page"
+    shutil.copytree(REPO / "page", page)
+    static = page / "static"
+    client = create_app({"TESTING": True, "PAGE_DIR": page}).test_client()
     first = offline(client.get("/sw.js").get_data(as_text=True))
     assert offline(client.get("/sw.js").get_data(as_text=True)) == first
     # Touched but unchanged: the same content, the same version.
@@ -151,7 +152,7 @@ def changing(tmp_path):
     """Our server over a copy of the shipped models, one of whose files a test may change: (URL, that file)."""
     models = tmp_path / "models"
     for name in ("model", "model-7"):
-        shutil.copytree(REPO / "static" / name, models / name)
+        shutil.copytree(REPO / "component" / "models" / name, models / name)
     with serving("--model-dir", str(models / "model")) as url:
         yield url, models / "model" / "metadata.json"
 

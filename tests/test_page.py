@@ -166,7 +166,7 @@ def test_quick_successive_model_switches_end_on_the_last_choice_with_nothing_lea
 
 
 def test_a_missing_default_model_is_named_with_the_one_used_instead(playwright, clips, tmp_path):
-    shutil.copytree(REPO / "static" / "model-7", tmp_path / "model-7")
+    shutil.copytree(REPO / "component" / "models" / "model-7", tmp_path / "model-7")
     with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
         page, _, _ = open_page(browser, url)
         assert message(page, "default-model") == (
@@ -334,7 +334,7 @@ def test_the_page_takes_a_moving_faces_two_views_in_turns_each_averaged_with_the
         const { ExpressionModel, cropSquare, mirrored } = await import('/static/js/classifier.js');
         const { Pixels } = await import('/static/js/pixels.js');
         const { still } = await (await fetch('/static/face-finder.json')).json();
-        const model = await ExpressionModel.load(tf, '/static/model/');
+        const model = await ExpressionModel.load(tf, '/models/model/');
         const runs = [];
         const run = model.run.bind(model);
         model.run = async (inputs, tensors) => { const results = await run(inputs, tensors); runs.push({ inputs, results }); return results; };
@@ -477,7 +477,7 @@ def test_the_page_passes_axe_cores_wcag_2_a_and_aa_checks(browser, server):
 
 def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused_and_said(playwright, clips, tmp_path):
     model = tmp_path / "model"
-    shutil.copytree(REPO / "static" / "model", model)
+    shutil.copytree(REPO / "component" / "models" / "model", model)
     metadata = json.loads((model / "metadata.json").read_text())
     (model / "metadata.json").write_text(json.dumps({**metadata, "classes": ["angry", "happy", "neutral"]}))
     with serving("--model-dir", str(model)) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:
@@ -491,9 +491,9 @@ def test_a_model_whose_class_names_do_not_match_its_outputs_is_refused_and_said(
 
 
 def test_a_broken_sibling_model_is_left_out_with_a_sentence_and_the_rest_works(playwright, clips, tmp_path):
-    shutil.copytree(REPO / "static" / "model", tmp_path / "model")
+    shutil.copytree(REPO / "component" / "models" / "model", tmp_path / "model")
     odd = tmp_path / "model-odd"
-    shutil.copytree(REPO / "static" / "model", odd)
+    shutil.copytree(REPO / "component" / "models" / "model", odd)
     metadata = json.loads((odd / "metadata.json").read_text())
     (odd / "metadata.json").write_text(json.dumps({**metadata, "classes": "angry,happy,neutral,sad"}))
     with serving("--model-dir", str(tmp_path / "model")) as url, chromium(playwright, *camera_flags(clips["astronaut"])) as browser:

@@ -73,7 +73,7 @@ def test_the_fixture_model_fits_profiles_as_exported_models_do():
 
 # --- the same files in the browser: the page's check, the component, the page's Import ------------------------
 
-SHIPPED = json.loads((Path(__file__).resolve().parents[1] / "static" / "model" / "metadata.json").read_text())
+SHIPPED = json.loads((Path(__file__).resolve().parents[1] / "component" / "models" / "model" / "metadata.json").read_text())
 
 
 def shipped_profile(**fields) -> dict:

@@ -25,7 +25,7 @@ def test_the_components_analyser_finds_and_reads_the_recorded_stream(page):
         const { FaceDetector, loadFinder } = await import('/static/js/detector.js');
         const { ExpressionModel } = await import('/static/js/classifier.js');
         const analyser = new Analyser(await FaceDetector.load(tf, await loadFinder()), { features: true });
-        analyser.useModel(await ExpressionModel.load(tf, '/static/model/'));
+        analyser.useModel(await ExpressionModel.load(tf, '/models/model/'));
         analyser.watch({ smoothing: false }); // each frame's own boxes and scores, as Python gives them
         const canvas = new OffscreenCanvas(640, 480);
         const trace = [];

@@ -45,7 +45,7 @@ def test_each_export_path_has_its_own_declarations(packed):
     manifest = json.loads((installed / "package.json").read_text())
     assert manifest["exports"]["."] == {"types": "./mien.d.ts", "default": "./mien.js"}
     assert manifest["exports"]["./camera"] == {"types": "./mien-camera.d.ts", "default": "./mien-camera.js"}
-    assert (installed / "mien-camera.d.ts").read_text() == (REPO / "static" / "mien-camera.d.ts").read_text()
+    assert (installed / "mien-camera.d.ts").read_text() == (REPO / "component" / "mien-camera.d.ts").read_text()
     assert (installed / "models" / "model" / "model.json").exists()
 
 

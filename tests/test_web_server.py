@@ -19,7 +19,7 @@ from tests.browser import serving
 from web import SECURITY_HEADERS, create_app
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "static" / "model"
+SHIPPED = REPO / "component" / "models" / "model"
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_healthz_names_a_broken_model_and_missing_vendor_files(tmp_path):
 
 def test_models_json_lists_the_default_first_and_its_siblings(tmp_path):
     default = copy_model(tmp_path / "model")
-    copy_model(tmp_path / "model-7", REPO / "static" / "model-7")
+    copy_model(tmp_path / "model-7", REPO / "component" / "models" / "model-7")
     copy_model(tmp_path / "model-broken")
     (tmp_path / "model-broken" / "metadata.json").unlink()
     client = create_app({"MODEL_DIR": default}).test_client()
@@ -187,9 +187,10 @@ def test_a_request_that_never_finishes_arriving_is_cut_off():
 
 
 def test_dotfiles_and_links_out_of_the_served_folders_are_refused(tmp_path):
-    static = tmp_path / "static"
+    page = tmp_path / "page"
+    static = page / "static"
     (static / "css").mkdir(parents=True)
-    (static / "index.html").write_text("<!doctype html>")
+    (page / "index.html").write_text("<!doctype html>")
     (static / "css" / "site.css").write_text("body {}")
     (static / ".env").write_text("SECRET=1")
     (static / ".git").mkdir()
@@ -198,7 +199,7 @@ def test_dotfiles_and_links_out_of_the_served_folders_are_refused(tmp_path):
     os.symlink(tmp_path / "outside.txt", static / "outside.txt")
     os.symlink("/etc/passwd", static / "passwd")
     os.symlink(static / "css" / "site.css", static / "same.css")  # a link that stays inside is fine
-    client = create_app({"STATIC_DIR": static}).test_client()
+    client = create_app({"PAGE_DIR": page}).test_client()
     for path in ("/static/.env", "/static/.git/config", "/static/outside.txt", "/static/passwd"):
         assert client.get(path).status_code == 404, path
     assert client.get("/static/css/site.css").data == b"body {}"

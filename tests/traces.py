@@ -1,6 +1,6 @@
 """Recorded traces that pin the deliberate twins of Python and the browser to each other: a
 camera's frames, each found and read as a stream (the live face finder, the two-view rule, the
-classifier), through pipeline/faces (Python) and static/js/analyser.js (the component's worker).
+classifier), through pipeline/faces (Python) and component/static/js/analyser.js (the component's worker).
 tests/test_traces.py checks each side against the recorded trace, within the tolerances it states,
 so a change to either side alone fails. The profile's fit has its own shared cases
 (tests/profiles/verdicts.json).

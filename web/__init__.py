@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, request, send_from_directory
 
-from facts import REPO, VENDOR_DIR, VENDOR_FILES, vendored_file
+from facts import COMPONENT_DIR, MODEL_DIR, PAGE_DIR, REPO, VENDOR_DIR, VENDOR_FILES, vendored_file
 from facts.tfjs_files import bytes_needed, read_manifest, shard_paths
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -53,7 +53,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-# The component (static/mien.js) and everything it loads, which pages of other origins may use:
+# The component (component/mien.js) and everything it loads, which pages of other origins may use:
 # CORS and cross-origin resource policy let them, with or without cross-origin isolation.
 COMPONENT_FILES = ("mien.js", "mien-camera.js", "mien.d.ts", "mien-camera.d.ts")
 SHARED_PATHS = tuple(f"/{name}" for name in COMPONENT_FILES) + ("/static/", "/vendor/", "/models/")
@@ -70,32 +70,32 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. Config keys: STATIC_DIR, MODEL_DIR, VENDOR_DIR (paths). Other rooms (the
-    benchmarks) add their routes to it as blueprints."""
+    """Build the app. Config keys: COMPONENT_DIR, PAGE_DIR, MODEL_DIR, VENDOR_DIR (paths). The
+    component's and the page's folders are laid out as served: /static/ is their static/ folders
+    (their files apart), the component's files at the root. Other rooms (the benchmarks) add their
+    routes to it as blueprints."""
     app = Flask(__name__, static_folder=None)
-    app.config.from_mapping(
-        STATIC_DIR=REPO / "static",
-        MODEL_DIR=REPO / "static" / "model",
-        VENDOR_DIR=VENDOR_DIR,
-    )
+    app.config.from_mapping(COMPONENT_DIR=COMPONENT_DIR, PAGE_DIR=PAGE_DIR, MODEL_DIR=MODEL_DIR, VENDOR_DIR=VENDOR_DIR)
     app.config.update(config or {})
-    for key in ("STATIC_DIR", "MODEL_DIR", "VENDOR_DIR"):
+    for key in ("COMPONENT_DIR", "PAGE_DIR", "MODEL_DIR", "VENDOR_DIR"):
         app.config[key] = Path(app.config[key]).resolve()
 
     offered = ModelFolders(app.config["MODEL_DIR"])
 
     @app.get("/")
     def index():
-        return send_inside(app.config["STATIC_DIR"], "index.html")
+        return send_inside(app.config["PAGE_DIR"], "index.html")
 
     @app.get("/static/<path:filename>")
     def static_files(filename):
-        return send_inside(app.config["STATIC_DIR"], filename)
+        """The component's modules and data, or the page's modules, styles and icons."""
+        component = app.config["COMPONENT_DIR"] / "static"
+        return send_inside(component if (component / filename).is_file() else app.config["PAGE_DIR"] / "static", filename)
 
     @app.get("/<any(" + ", ".join(f"'{name}'" for name in COMPONENT_FILES) + "):name>")
     def component(name):
         """The component any page can import (README: Use Mien in your page), at a stable URL."""
-        return send_inside(app.config["STATIC_DIR"], name)
+        return send_inside(app.config["COMPONENT_DIR"], name)
 
     @app.get("/examples/")
     def example():

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from facts import REPO
+from facts import MODEL_DIR, REPO
 from web import check_health, create_app
 from web.serving import REQUEST_TIMEOUT, create_server
 
@@ -16,8 +16,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m web", description="Serve the Mien page.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
-    parser.add_argument("--model-dir", type=Path, default=REPO / "static" / "model",
-                        help="exported model folder (default: static/model); sibling folders named "
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR,
+                        help="exported model folder (default: component/models/model); sibling folders named "
                         "like it (model-7) are offered on the page too")
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default: 8)")
     parser.add_argument("--request-timeout", type=int, default=REQUEST_TIMEOUT,

@@ -1,6 +1,6 @@
-"""python -m web.icons: draw Mien's app icons (a face with a box round it) into static/icons/.
+"""python -m web.icons: draw Mien's app icons (a face with a box round it) into page/static/icons/.
 
-Run once; the PNGs are committed, and the web app manifest (static/manifest.webmanifest) and the
+Run once; the PNGs are committed, and the web app manifest (page/manifest.webmanifest) and the
 page name them. ``icon-192.png`` and ``icon-512.png`` are a rounded tile on a transparent ground;
 ``icon-maskable-512.png`` fills the square, its face inside the central circle (80% of the side)
 that every launcher's mask keeps.
@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ICONS = Path(__file__).resolve().parents[1] / "static" / "icons"
+ICONS = Path(__file__).resolve().parents[1] / "page" / "static" / "icons"
 SUPERSAMPLE = 4  # drawn this much larger, then shrunk by area averaging: smooth edges
-# BGRA, the page's colours (static/css/mien.css): the accent as the ground, the face box's green.
+# BGRA, the page's colours (page/static/css/mien.css): the accent as the ground, the face box's green.
 ACCENT = (192, 95, 26, 255)
 BOX = (99, 196, 64, 255)
 WHITE = (255, 255, 255, 255)
@@ -64,7 +64,7 @@ def main() -> None:
     for name, side, maskable in (("icon-192.png", 192, False), ("icon-512.png", 512, False),
                                  ("icon-maskable-512.png", 512, True)):
         cv2.imwrite(str(ICONS / name), draw(side, maskable), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-        print(f"wrote static/icons/{name}")
+        print(f"wrote page/static/icons/{name}")
 
 
 if __name__ == "__main__":

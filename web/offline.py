@@ -4,9 +4,10 @@
 and run) and a hash of their content, which names the browser's cache. A change to any of those
 files changes the script, so the browser installs the new version in the background (README:
 Install it, use it offline). The list is derived from what is served, never kept by hand: the
-files under static/ (the page, its modules, styles and icons, the component), the vendored files
+files of page/ and component/ (the page, its modules, styles and icons; the component and its
+modules), each at its path in its folder, which is laid out as served; the vendored files
 (VENDOR_FILES), every usable model folder under /models/, and the two answers the page reads at
-start. The page registers the worker (static/js/offline.js); the component never does.
+start. The page registers the worker (page/static/js/offline.js); the component never does.
 """
 
 from __future__ import annotations
@@ -20,31 +21,30 @@ from pathlib import Path
 from flask import Flask, Response, request
 
 from facts import VENDOR_FILES, vendored_file
-from web import COMPONENT_FILES, ModelFolders, send_inside
+from web import ModelFolders, send_inside
 
 SERVICE_WORKER = Path(__file__).with_name("service-worker.js")
-MANIFEST = "manifest.webmanifest"  # in the static folder, served at /manifest.webmanifest
-ROOT_FILES = (*COMPONENT_FILES, MANIFEST)  # static files served at the site's root, not under /static/
+MANIFEST = "manifest.webmanifest"  # in page/, served at /manifest.webmanifest
 # The page's start reads the model list and the server's health; kept as the server answered them.
 ANSWERS = ("/models.json", "/healthz")
 
 
 def page_files(app: Flask, models: ModelFolders) -> dict[str, Path]:
     """Every file the page fetches to start and run, by its URL, sorted."""
-    static = app.config["STATIC_DIR"]
     files = {}
-    for folder, subfolders, names in os.walk(static):
-        # Dotfolders are never served; model folders are served under /models/ (below), not /static/.
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")
-                         and not (Path(folder) / name / "model.json").is_file()]
-        for name in names:
-            path = Path(folder) / name
-            relative = path.relative_to(static).as_posix()
-            # Types (.d.ts) are for editors, never fetched by a browser; a link out of the folder is not served.
-            if name.startswith(".") or name.endswith(".d.ts") or not path.resolve().is_relative_to(static):
-                continue
-            url = "/" if relative == "index.html" else f"/{relative}" if relative in ROOT_FILES else f"/static/{relative}"
-            files[url] = path
+    for root in (app.config["COMPONENT_DIR"], app.config["PAGE_DIR"]):
+        for folder, subfolders, names in os.walk(root):
+            # Dotfolders are never served; models are served by what is usable (below), not as files.
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")
+                             and Path(folder, name) != root / "models"]
+            for name in names:
+                path = Path(folder) / name
+                relative = path.relative_to(root).as_posix()
+                # Types (.d.ts) and notes (.md) are for people and editors, never fetched by a browser; a
+                # link out of the folder is not served.
+                if name.startswith(".") or name.endswith((".d.ts", ".md")) or not path.resolve().is_relative_to(root):
+                    continue
+                files["/" if relative == "index.html" else f"/{relative}"] = path
     for package, (_, names) in VENDOR_FILES.items():
         for name in names:
             path = vendored_file(package, name, app.config["VENDOR_DIR"])
@@ -98,6 +98,6 @@ def add_offline_routes(app: Flask, models: ModelFolders) -> OfflineCopy:
     @app.get(f"/{MANIFEST}")
     def manifest():
         """The web app manifest: name, icons, start URL, standalone display."""
-        return send_inside(app.config["STATIC_DIR"], MANIFEST)
+        return send_inside(app.config["PAGE_DIR"], MANIFEST)
 
     return copy

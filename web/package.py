@@ -3,12 +3,13 @@
     python -m web.package            # dist/mien-expressions-VERSION.tgz
     python -m web.package --readme   # only rewrite the list of files in web/package-readme.md
 
-The package holds the folder the server offers pages of other origins, laid out as it serves it:
-``mien.js``, ``mien-camera.js`` and their types (``mien.d.ts``, ``mien-camera.d.ts``) at the top,
-the modules they and the worker import under ``static/`` (found by following their imports), the
-vendored files the worker loads (TF.js, its wasm binaries, the face detector) under ``vendor/``
-with their licences in full, and the default expression model under ``models/model/``. Copied to
-any static host or CDN, the folder works as served from here. Beside them: Mien's LICENSE, the
+The package is the component's folder (component/), which is laid out as the server serves it to
+pages of other origins: ``mien.js``, ``mien-camera.js`` and their types (``mien.d.ts``,
+``mien-camera.d.ts``) at the top, the modules they and the worker import and the face-finding
+definition under ``static/``, and the default expression model under ``models/model/`` (the other
+models there are the server's to offer, not packed); beside them the vendored files the worker
+loads (TF.js, its wasm binaries, the face detector) under ``vendor/`` with their licences in full.
+Copied to any static host or CDN, the folder works as served from here. Beside them: Mien's LICENSE, the
 CHANGELOG and a README (web/package-readme.md) whose section "Files" lists every file a page may
 load; ``runtime_files`` makes that list, and tests/test_package.py checks the README against it.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import posixpath
 import re
 import shutil
 import subprocess
@@ -26,19 +26,11 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from facts import DETECTOR_FILE, REPO, VENDOR_DIR, VENDOR_FILES
-from web import COMPONENT_FILES
+from facts import COMPONENT_DIR, DETECTOR_FILE, MODEL_DIR, REPO, VENDOR_DIR, VENDOR_FILES
 from web.vendor import LICENCE_NAMES, package_of
 
-STATIC = REPO / "static"
-ENTRY_POINTS = ("mien.js", "mien-camera.js", "static/js/analysis-worker.js")  # the worker is started by URL
 TYPES = ("mien.d.ts", "mien-camera.d.ts")
 COMPONENT_VENDOR = ("tfjs", "tfjs-backend-webgpu", "tfjs-backend-wasm", "face-detector")  # what the worker loads
-DATA_FILES = ("static/face-finder.json",)  # fetched by the modules, not imported
-MODEL = STATIC / "model"  # the default expression model, always packed, as models/model/
-# Static imports and re-exports of relative paths: import x from './a.js', import './a.js', export { x } from './a.js'.
-IMPORT = re.compile(r"""(?:^|[\n;])[ \t]*(?:import\s*(?:[\w$*{}\s,]+?\s*from\s*)?|export\s*[\w$*{}\s,]+?\s*from\s*)"""
-                    r"""['"](\.{1,2}/[^'"]+)['"]""")
 DIST = REPO / "dist"
 NAME = "mien-expressions"  # "mien" on the npm registry is another package (npm view mien-expressions: 404)
 README = Path(__file__).with_name("package-readme.md")
@@ -62,36 +54,20 @@ FILES_START = "<!-- Written by python -m web.package --readme; tests/test_packag
 FILES_END = "<!-- End of the list. -->"
 
 
-def component_modules() -> list[str]:
-    """Every module the entry points import, transitively, as paths under the package root."""
-    found, todo = set(), list(ENTRY_POINTS)
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        found.add(name)
-        for target in IMPORT.findall(source_of(served_path(name)).read_text()):
-            imported = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-            if not imported.startswith("vendor/"):  # vendored files come from vendor/, below
-                todo.append(imported)
-    return sorted(found)
-
-
-def served_path(name: str) -> Path:
-    """The repository file the server serves at /``name``."""
-    return STATIC / name if name in COMPONENT_FILES else REPO / name
-
-
 def runtime_files() -> dict[str, Path]:
-    """Every file a page may load, by its path in the package (relative to mien.js), with the file it is here."""
-    files = {name: served_path(name) for name in [*component_modules(), *DATA_FILES]}
+    """Every file a page may load, by its path in the package (relative to mien.js), with the file it is here:
+    the component's folder as it is (without its types, notes and other models), and the vendored files."""
+    files = {}
+    for path in sorted(COMPONENT_DIR.rglob("*")):
+        name = path.relative_to(COMPONENT_DIR).as_posix()
+        in_models = name.startswith("models/")
+        if (path.is_file() and not path.name.startswith(".") and not name.endswith((".d.ts", ".md"))
+                and (not in_models or path.parent == MODEL_DIR)):
+            files[name] = path
     for package in COMPONENT_VENDOR:
         source = VENDOR_DIR / VENDOR_FILES[package][0]
         for name in VENDOR_FILES[package][1]:
             files[f"vendor/{package}/{name}"] = source / name
-    for path in source_of(MODEL / "model.json").parent.iterdir():
-        if path.is_file():
-            files[f"models/model/{path.name}"] = path
     return dict(sorted(files.items()))
 
 
@@ -173,7 +149,7 @@ def build(folder: Path) -> Path:
     """Lay the package out in ``folder``; returns it."""
     contents: dict[str, Path | str] = {
         **runtime_files(),
-        **{name: served_path(name) for name in TYPES},
+        **{name: COMPONENT_DIR / name for name in TYPES},
         **licence_files(),
         "LICENSE": REPO / "LICENSE",
         "CHANGELOG.md": REPO / "CHANGELOG.md",

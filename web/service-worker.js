@@ -1,6 +1,6 @@
 // Mien's service worker, served at /sw.js (web/offline.py): keeps in this browser every file the
 // page fetches to start and run, so that it opens, finds faces and records with the server gone.
-// Registered by the page only (static/js/offline.js); the component never registers one.
+// Registered by the page only (page/static/js/offline.js); the component never registers one.
 //
 // The server writes OFFLINE above this code: {version: a hash of those files' content, urls: their
 // paths}. A change to any file changes this script, so the browser installs the new version in the

@@ -1,4 +1,4 @@
-"""Boxes are (x, y, width, height) in picture pixels (as in static/js/boxes.js)."""
+"""Boxes are (x, y, width, height) in picture pixels (as in component/static/js/boxes.js)."""
 
 from __future__ import annotations
 
@@ -14,5 +14,5 @@ def overlap(a, b) -> float:
 
 def largest(faces, box=lambda face: face[0]):
     """The face a picture or a frame is about, its subject: the one of ``faces`` whose ``box(face)``
-    is largest (first of equals). The one rule, also in static/js/boxes.js."""
+    is largest (first of equals). The one rule, also in component/static/js/boxes.js."""
     return max(faces, key=lambda face: box(face)[2] * box(face)[3])

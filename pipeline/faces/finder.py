@@ -1,11 +1,11 @@
 """MediaPipe's BlazeFace, and how the page searches a picture with it, in Python.
 
-The page (``static/js/detector.js``) and this module are one design in two languages, with the
+The page (``component/static/js/detector.js``) and this module are one design in two languages, with the
 same names: :class:`FaceDetector` shrinks a picture (or an area of it) into the detector's square
 input, runs it and decodes the anchors; :class:`FaceFinder` follows the faces of a camera or video
 frame after frame; :func:`detect_everywhere` searches a photo down to small faces. Every number
 they use (the detector's file and anchors, thresholds, tiles, the follow area and the tile-trust
-rule) comes from ``static/face-finder.json``, which both read.
+rule) comes from ``component/static/face-finder.json``, which both read.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A person's profile in Python: the page's personal layer (static/js/personal.js), computed the
+"""A person's profile in Python: the page's personal layer (component/static/js/personal.js), computed the
 same way, so that a profile made on the page reads faces alike here, and one made here (python -m
 pipeline.personalise) works on the page.
 

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { largest, overlap } from '../../static/js/boxes.js';
-import { FaceTracker } from '../../static/js/tracker.js';
+import { largest, overlap } from '../../component/static/js/boxes.js';
+import { FaceTracker } from '../../component/static/js/tracker.js';
 
-const { smoothing } = JSON.parse(readFileSync(new URL('../../static/face-finder.json', import.meta.url), 'utf8'));
+const { smoothing } = JSON.parse(readFileSync(new URL('../../component/static/face-finder.json', import.meta.url), 'utf8'));
 
 test('two boxes overlap by their intersection over their union', () => {
   assert.equal(overlap([0, 0, 10, 10], [0, 0, 10, 10]), 1);

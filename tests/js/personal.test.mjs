@@ -4,7 +4,7 @@ import { test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { DAMAGED, fitProfile, personalScores, profileProblem, unit } from '../../static/js/personal.js';
+import { DAMAGED, fitProfile, personalScores, profileProblem, unit } from '../../component/static/js/personal.js';
 
 const fixtures = new URL('../profiles/', import.meta.url);
 const read = (name) => JSON.parse(readFileSync(new URL(name, fixtures), 'utf8'));

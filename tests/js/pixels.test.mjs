@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { blockMeans, largestChange } from '../../static/js/pixels.js';
+import { blockMeans, largestChange } from '../../component/static/js/pixels.js';
 
 test('block means make a thumbnail of a square of grey levels', () => {
   const values = Float32Array.from({ length: 16 }, (_, i) => (i % 4 < 2 ? 0 : 100)); // left half 0, right half 100

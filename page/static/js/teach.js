@@ -3,7 +3,7 @@
 // profile on the device, shows it against the shipped model, and keeps it (profiles.js). The
 // profiles of this browser can then be chosen, renamed, deleted, exported and imported.
 
-import { personalScores } from './personal.js';
+import { personalScores } from '/static/js/personal.js';
 import { NAME_LENGTH, ProfileStore, keptName, readProfileFile } from './profiles.js';
 import { askToKeep } from './storage.js';
 

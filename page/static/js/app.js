@@ -15,7 +15,7 @@
 
 import { BACKENDS, MAX_PICTURE_SIDE, Mien } from '/mien.js';
 import { Camera, cameraErrorMessage } from './camera.js';
-import { clearOverlay, drawFaces } from './overlay.js';
+import { clearOverlay, drawFaces } from '/static/js/overlay.js';
 import { keepOffline } from './offline.js';
 import { MoodRecord } from './record.js';
 import { RecordSection } from './record-view.js';

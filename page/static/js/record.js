@@ -16,7 +16,7 @@
 // is for reading elsewhere, and is refused as a backup.
 
 import Dexie from '/vendor/dexie/dexie.min.mjs';
-import { largest } from './boxes.js';
+import { largest } from '/static/js/boxes.js';
 
 export const INTERVAL_MS = 1000;
 const RECORDER_LOCK = 'mien-record';

@@ -3,7 +3,7 @@
 // only, never a picture.
 
 import Dexie from '/vendor/dexie/dexie.min.mjs';
-import { DAMAGED, PROFILE_FORMAT, damaged } from './personal.js';
+import { DAMAGED, PROFILE_FORMAT, damaged } from '/static/js/personal.js';
 
 export class ProfileStore {
   constructor(name = 'mien-profiles') {
