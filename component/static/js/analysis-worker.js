@@ -12,9 +12,9 @@
 // The analysis itself is the Analyser's (analyser.js: detector, face finder, model, tracker and
 // the profile in use); this worker turns messages into its calls, and loads what it needs.
 
+import { Analyser } from './analyser.js';
 import { DEFAULT_MODEL, policySentence } from './assets.js';
 import { chooseBackend, describeBackend, loadTfjs, watchContextLoss } from './backend.js';
-import { Analyser } from './analyser.js';
 import { ExpressionModel } from './classifier.js';
 import { FaceDetector, loadFinder } from './detector.js';
 import { finiteNumbers, fitProfile, profileProblem } from './personal.js';
